@@ -1,0 +1,235 @@
+// Client-server API requests through matrix-js-sdk's HTTP client, with the retry policy the
+// whole adapter shares: obey 429, back off while the homeserver is unreachable, fail on 4xx.
+import { ConnectionError, createClient, HTTPError, MatrixError, Method, safeGetRetryAfterMs } from "matrix-js-sdk";
+import type { MatrixClient } from "matrix-js-sdk";
+import { HonoroitError } from "../../core/errors.ts";
+import type { Logger } from "../../core/ports.ts";
+import { isObject } from "./json.ts";
+import type { JsonObject } from "./json.ts";
+
+export { Method };
+
+/** Query parameters; undefined values are left out. */
+export type Query = Readonly<Record<string, string | undefined>>;
+
+/** The part of matrix-js-sdk's HTTP client we use. */
+export type MatrixHttp = Pick<MatrixClient["http"], "authedRequest" | "request">;
+
+/** A request the homeserver refused (4xx other than 429): retrying would not help. */
+export class MatrixRequestError extends Error {
+  /** The Matrix error code, e.g. `M_FORBIDDEN`, when the server sent one. */
+  readonly errcode: string | undefined;
+  readonly status: number | undefined;
+
+  constructor(message: string, errcode: string | undefined, status: number | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MatrixRequestError";
+    this.errcode = errcode;
+    this.status = status;
+  }
+}
+
+/** What a failed request means for whoever retries it. */
+export type Failure =
+  | { readonly kind: "aborted" }
+  | { readonly kind: "rate-limited"; readonly retryAfterMs: number | undefined; readonly message: string }
+  | { readonly kind: "unreachable"; readonly message: string }
+  | { readonly kind: "rejected"; readonly errcode: string | undefined; readonly status: number | undefined; readonly message: string };
+
+/** Sorts an error thrown by matrix-js-sdk's HTTP client into what to do about it. */
+export function classifyFailure(error: unknown, signal?: AbortSignal): Failure {
+  if (signal?.aborted === true || (error instanceof Error && error.name === "AbortError")) return { kind: "aborted" };
+  if (error instanceof HTTPError) {
+    const status = error.httpStatus;
+    const errcode = error instanceof MatrixError ? error.errcode : undefined;
+    const text = error instanceof MatrixError && error.data.error !== undefined ? String(error.data.error) : error.message;
+    const message = `${errcode ?? `HTTP ${status ?? "?"}`}: ${text}`;
+    if (status === 429 || errcode === "M_LIMIT_EXCEEDED") {
+      const ms = safeGetRetryAfterMs(error, -1);
+      return { kind: "rate-limited", retryAfterMs: ms >= 0 ? ms : undefined, message };
+    }
+    if (status === undefined || status >= 500) return { kind: "unreachable", message };
+    return { kind: "rejected", errcode, status, message };
+  }
+  if (error instanceof ConnectionError) return { kind: "unreachable", message: describeConnectionError(error) };
+  // A response that is not JSON (a proxy's HTML error page, a truncated body).
+  if (error instanceof SyntaxError) return { kind: "unreachable", message: `unreadable response: ${error.message}` };
+  return { kind: "rejected", errcode: undefined, status: undefined, message: error instanceof Error ? error.message : String(error) };
+}
+
+function describeConnectionError(error: ConnectionError): string {
+  // The interesting part (ECONNREFUSED, ENOTFOUND, …) is in the cause chain of fetch's TypeError.
+  let cause: unknown = error.cause;
+  let detail = error.message;
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
+    const code = (cause as Error & { code?: unknown }).code;
+    detail = typeof code === "string" ? `${cause.message} (${code})` : cause.message;
+    cause = cause.cause;
+  }
+  return detail;
+}
+
+/** Backoff before retry number `attempt` (0-based): 1 s, doubling, at most 60 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(1000 * 2 ** Math.min(attempt, 16), 60_000);
+}
+
+/** Waits `ms`, or less when the signal fires; never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Builds a path with each interpolated value URI-encoded: path`/rooms/${room}/join`. */
+export function path(strings: TemplateStringsArray, ...values: readonly string[]): string {
+  return strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(values[i] ?? "") : ""), "");
+}
+
+export interface RequestOptions {
+  readonly query?: Query;
+  readonly body?: JsonObject;
+  /** Send without the access token (login). */
+  readonly unauthenticated?: boolean;
+  /** Gives up on this request (in addition to the API's own signal). */
+  readonly signal?: AbortSignal;
+  /** Client-side timeout of one attempt. */
+  readonly timeoutMs?: number;
+  /** Overrides the API's `maxAttempts` for this request. */
+  readonly maxAttempts?: number;
+}
+
+export interface MatrixApiOptions {
+  /** Base URL of the homeserver, used in messages. */
+  readonly homeserver: string;
+  readonly logger: Logger;
+  /** Aborts every request (the connection is closing). */
+  readonly signal?: AbortSignal;
+  /**
+   * Attempts made while the homeserver is unreachable (network error, timeout, 5xx) before
+   * giving up with an UNREACHABLE error; Infinity retries until aborted. Default 10 (~4 min).
+   * Rate limiting (429) is always waited out and not counted.
+   */
+  readonly maxAttempts?: number;
+}
+
+/** One attempt of a request gets this long by default (a /sync long-poll sets its own). */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** JSON requests to one homeserver, retried by the adapter's policy. */
+export class MatrixApi {
+  constructor(
+    private readonly http: MatrixHttp,
+    private readonly options: MatrixApiOptions,
+  ) {}
+
+  /** An API for `homeserver` using the access token, if any. */
+  static create(homeserver: string, accessToken: string | undefined, options: Omit<MatrixApiOptions, "homeserver">): MatrixApi {
+    const client = createClient({
+      baseUrl: homeserver,
+      useAuthorizationHeader: true,
+      ...(accessToken === undefined ? {} : { accessToken }),
+    });
+    return new MatrixApi(client.http, { ...options, homeserver });
+  }
+
+  get homeserver(): string {
+    return this.options.homeserver;
+  }
+
+  /**
+   * Sends a request, waiting out rate limits and retrying with backoff while the homeserver is
+   * unreachable. Throws MatrixRequestError when the server refuses it, HonoroitError
+   * UNREACHABLE when the attempts run out, and the abort reason when aborted.
+   */
+  async request(method: Method, urlPath: string, options: RequestOptions = {}): Promise<unknown> {
+    const signal = this.signalFor(options);
+    const maxAttempts = options.maxAttempts ?? this.options.maxAttempts ?? 10;
+    let failures = 0;
+    for (;;) {
+      try {
+        return await this.once(method, urlPath, options, signal);
+      } catch (error) {
+        const failure = classifyFailure(error, signal);
+        switch (failure.kind) {
+          case "aborted":
+            throw signal?.aborted === true ? abortError(signal) : error;
+          case "rejected":
+            throw new MatrixRequestError(`${method} ${urlPath}: ${failure.message}`, failure.errcode, failure.status, { cause: error });
+          case "rate-limited": {
+            const wait = failure.retryAfterMs ?? backoffMs(failures);
+            this.options.logger.warn(`homeserver rate limit, retrying in ${seconds(wait)}s`, { request: `${method} ${urlPath}` });
+            await sleep(wait, signal);
+            break;
+          }
+          case "unreachable": {
+            failures += 1;
+            if (failures >= maxAttempts) {
+              throw new HonoroitError("UNREACHABLE", `homeserver ${this.options.homeserver} unreachable: ${failure.message}`, { cause: error });
+            }
+            const wait = backoffMs(failures - 1);
+            this.options.logger.warn(`homeserver unreachable, retrying in ${seconds(wait)}s`, {
+              request: `${method} ${urlPath}`,
+              error: failure.message,
+            });
+            await sleep(wait, signal);
+            break;
+          }
+        }
+        if (signal?.aborted === true) throw abortError(signal);
+      }
+    }
+  }
+
+  /** A single attempt; errors are matrix-js-sdk's, for callers with their own retry policy. */
+  async once(method: Method, urlPath: string, options: RequestOptions = {}, signal = this.signalFor(options)): Promise<unknown> {
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query[k] = v;
+    // Our own timeout rather than the SDK's localTimeoutMs, whose timer is never cleared and
+    // would keep the process alive; AbortSignal.timeout does not.
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const opts = { abortSignal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) };
+    try {
+      return options.unauthenticated === true
+        ? await this.http.request<unknown>(method, urlPath, query, options.body, opts)
+        : await this.http.authedRequest<unknown>(method, urlPath, query, options.body, opts);
+    } catch (error) {
+      if (timeout.aborted && signal?.aborted !== true) {
+        throw new ConnectionError(`no answer within ${seconds(timeoutMs)}s`);
+      }
+      throw error;
+    }
+  }
+
+  /** Like request, for endpoints that answer a JSON object. */
+  async requestObject(method: Method, urlPath: string, options: RequestOptions = {}): Promise<JsonObject> {
+    const response = await this.request(method, urlPath, options);
+    if (!isObject(response)) throw new Error(`${method} ${urlPath}: the homeserver answered something other than a JSON object`);
+    return response;
+  }
+
+  private signalFor(options: RequestOptions): AbortSignal | undefined {
+    const signals = [this.options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.length <= 1) return signals[0];
+    return AbortSignal.any(signals);
+  }
+}
+
+function seconds(ms: number): string {
+  return (Math.round(ms / 100) / 10).toString();
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("aborted", "AbortError");
+}

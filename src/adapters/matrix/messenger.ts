@@ -1,0 +1,133 @@
+// The core's Messenger over the client-server API. Idempotency keys become transaction ids,
+// which the homeserver de-duplicates per device, so a retry or a replay sends nothing twice.
+import { createHash } from "node:crypto";
+import type { OutgoingMessage } from "../../core/events.ts";
+import { parseEventId, parseRoomId, parseUserId } from "../../core/ids.ts";
+import type { EventId, RoomId, UserId } from "../../core/ids.ts";
+import type { Messenger, Profile } from "../../core/ports.ts";
+import { MatrixRequestError, Method, path } from "./api.ts";
+import type { MatrixApi } from "./api.ts";
+import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
+import { renderEdit, renderMessage, renderReaction } from "./render.ts";
+import type { EventContent } from "./render.ts";
+
+/** The transaction id for an idempotency key: the same key, the same id, on every run. */
+export function transactionId(key: string): string {
+  return "ho" + createHash("sha256").update(key).digest("hex").slice(0, 32);
+}
+
+/** Sends and changes things in Matrix as the bot (see Messenger). */
+export class MatrixMessenger implements Messenger {
+  // Serialises read-modify-write of the m.direct account data.
+  private directUpdate: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly api: MatrixApi,
+    readonly botUser: UserId,
+  ) {}
+
+  send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+    return this.sendEvent(room, "m.room.message", renderMessage(message), key);
+  }
+
+  edit(room: RoomId, target: EventId, message: OutgoingMessage, key: string): Promise<EventId> {
+    return this.sendEvent(room, "m.room.message", renderEdit(target, message), key);
+  }
+
+  react(room: RoomId, target: EventId, reaction: string, key: string): Promise<EventId> {
+    return this.sendEvent(room, "m.reaction", renderReaction(target, reaction), key);
+  }
+
+  async redact(room: RoomId, target: EventId, reason: string | undefined, key: string): Promise<void> {
+    await this.api.request(Method.Put, path`/rooms/${room}/redact/${target}/${transactionId(key)}`, {
+      body: reason === undefined ? {} : { reason },
+    });
+  }
+
+  async join(room: RoomId): Promise<void> {
+    await this.api.request(Method.Post, path`/rooms/${room}/join`, { body: {} });
+  }
+
+  async leave(room: RoomId): Promise<void> {
+    await this.api.request(Method.Post, path`/rooms/${room}/leave`, { body: {} });
+  }
+
+  /** Leaving a room one is invited to declines the invite. */
+  reject(room: RoomId): Promise<void> {
+    return this.leave(room);
+  }
+
+  async invite(room: RoomId, user: UserId): Promise<void> {
+    await this.api.request(Method.Post, path`/rooms/${room}/invite`, { body: { user_id: user } });
+  }
+
+  /** Creates a private room marked direct on both sides (`is_direct`, and the bot's `m.direct`). */
+  async createDirectRoom(user: UserId): Promise<RoomId> {
+    const response = await this.api.requestObject(Method.Post, "/createRoom", {
+      body: { is_direct: true, preset: "trusted_private_chat", invite: [user] },
+    });
+    const room = parseRoomId(stringAt(response, "room_id") ?? "");
+    const update = this.directUpdate.then(() => this.addDirectRoom(user, room));
+    this.directUpdate = update.catch(() => undefined);
+    await update;
+    return room;
+  }
+
+  /** The user's profile; {} when the server has none (or will not say). */
+  async profile(user: UserId): Promise<Profile> {
+    let response;
+    try {
+      response = await this.api.requestObject(Method.Get, path`/profile/${user}`);
+    } catch (error) {
+      if (error instanceof MatrixRequestError && (error.status === 404 || error.status === 403)) return {};
+      throw error;
+    }
+    const displayname = stringAt(response, "displayname");
+    const avatarUrl = stringAt(response, "avatar_url");
+    return {
+      ...(displayname === undefined ? {} : { displayname }),
+      ...(avatarUrl === undefined ? {} : { avatarUrl }),
+    };
+  }
+
+  async members(room: RoomId, includeInvited = false): Promise<UserId[]> {
+    const joined = objectAt(await this.api.requestObject(Method.Get, path`/rooms/${room}/joined_members`), "joined");
+    const users = new Set(Object.keys(joined ?? {}));
+    if (includeInvited) {
+      const response = await this.api.requestObject(Method.Get, path`/rooms/${room}/members`, { query: { membership: "invite" } });
+      for (const event of arrayAt(response, "chunk")) {
+        if (!isObject(event) || stringAt(objectAt(event, "content"), "membership") !== "invite") continue;
+        const user = stringAt(event, "state_key");
+        if (user !== undefined) users.add(user);
+      }
+    }
+    const result: UserId[] = [];
+    for (const user of users) {
+      try {
+        result.push(parseUserId(user));
+      } catch {
+        // not a user id: the server's data, not ours to fix
+      }
+    }
+    return result;
+  }
+
+  private async sendEvent(room: RoomId, type: string, content: EventContent, key: string): Promise<EventId> {
+    const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${type}/${transactionId(key)}`, { body: content });
+    return parseEventId(stringAt(response, "event_id") ?? "");
+  }
+
+  private async addDirectRoom(user: UserId, room: RoomId): Promise<void> {
+    const url = path`/user/${this.botUser}/account_data/m.direct`;
+    let direct: Record<string, unknown> = {};
+    try {
+      direct = { ...(await this.api.requestObject(Method.Get, url)) };
+    } catch (error) {
+      if (!(error instanceof MatrixRequestError && error.status === 404)) throw error;
+    }
+    const rooms = arrayAt(direct, user).filter((r): r is string => typeof r === "string");
+    if (rooms.includes(room)) return;
+    direct[user] = [...rooms, room];
+    await this.api.request(Method.Put, url, { body: direct });
+  }
+}

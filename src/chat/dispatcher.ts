@@ -1,0 +1,56 @@
+import type { HelpdeskDeps } from "../core/deps.ts";
+import { isHonoroitError, newReference } from "../core/errors.ts";
+import type { MessageEvent } from "../core/events.ts";
+import type { CommandRunner } from "../core/helpdesk.ts";
+import type { Ticket } from "../core/ticket.ts";
+import { operatorsNotice } from "../core/usecases/notices.ts";
+import { findCommand, helpText } from "./commands.ts";
+
+/** Splits `!ho rename New title` into `rename` and `New title`; undefined when not a command. */
+export function parseCommand(text: string, prefix: string): { name: string; args: string } | undefined {
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith(prefix)) return undefined;
+  const rest = trimmed.slice(prefix.length);
+  if (rest !== "" && !/^\s/.test(rest)) return undefined;
+  const body = rest.trim();
+  const space = body.search(/\s/);
+  return space === -1 ? { name: body, args: "" } : { name: body.slice(0, space), args: body.slice(space + 1).trim() };
+}
+
+/** The chat front end: parses `!ho …` in the operators room and runs the command; its one error boundary. */
+export class ChatDispatcher implements CommandRunner {
+  constructor(private readonly deps: HelpdeskDeps) {}
+
+  isCommand(text: string): boolean {
+    return parseCommand(text, this.deps.prefix) !== undefined;
+  }
+
+  async run(event: MessageEvent, ticket: Ticket | undefined): Promise<void> {
+    const parsed = parseCommand(event.content.body, this.deps.prefix);
+    if (parsed === undefined) return;
+    const reply = (text: string): Promise<unknown> => operatorsNotice(this.deps, text, `reply:${event.eventId}`, event.threadRoot);
+    const command = findCommand(parsed.name);
+    if (command === undefined) {
+      await reply(helpText(this.deps.prefix));
+      return;
+    }
+    try {
+      if (command.needsTicket && (ticket === undefined || ticket.status === "closed")) {
+        await reply(ticket === undefined
+          ? `\`${this.deps.prefix} ${command.name}\` works inside a request's thread.`
+          : `Request #${ticket.id} is already closed.`);
+        return;
+      }
+      const text = await command.run({ args: parsed.args, event, ticket, deps: this.deps });
+      if (text !== undefined) await reply(text);
+    } catch (error) {
+      if (isHonoroitError(error)) {
+        await reply(`${error.message}${error.details.length > 0 ? "\n" + error.details.join("\n") : ""}`);
+        return;
+      }
+      const ref = newReference();
+      this.deps.logger.error("chat command failed", { ref, command: command.name, event: event.eventId, error });
+      await reply(`${this.deps.options.get("text.error")} (reference ${ref})`);
+    }
+  }
+}

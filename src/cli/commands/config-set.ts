@@ -1,0 +1,44 @@
+import { HonoroitError } from "../../core/errors.ts";
+import { OPTION_KEYS, parseOption, parseOptionKey } from "../../core/options.ts";
+import { RuntimeOptions } from "../../core/runtime-options.ts";
+import type { CliCommand } from "../command.ts";
+
+/** `KEY VALUE...` → the key and the value words joined by single spaces, both checked against the table. */
+export function parseSetArgs(args: readonly string[]): { key: string; value: string } {
+  const [key, ...words] = args;
+  if (key === undefined || words.length === 0) {
+    throw new HonoroitError("BAD_ARGUMENT", `usage: honoroit config set KEY VALUE... (keys: ${OPTION_KEYS.join(", ")})`);
+  }
+  const checked = parseOptionKey(key);
+  const value = words.join(" ");
+  parseOption(checked, value);
+  return { key: checked, value };
+}
+
+export const configSet: CliCommand = {
+  path: ["config", "set"],
+  summary: "Change a chat-configurable option (checked as `!ho config KEY VALUE` checks it)",
+  args: [
+    { name: "key", description: "option key, e.g. text.greetings", required: true },
+    { name: "value", description: "new value; several words are joined with spaces", required: true, variadic: true },
+  ],
+  json: true,
+  examples: [
+    "honoroit config set silent true",
+    "honoroit config set allow.users '@*:example.com,@partner:example.org'",
+    "honoroit config set text.greetings Thank you for writing to us, we will be with you shortly.",
+    "honoroit config set autoclose.after 3d",
+  ],
+  async run({ args }, ctx) {
+    // Check the arguments before opening anything, so a typo costs no database connection.
+    const { key, value } = parseSetArgs(args);
+    const store = await ctx.store();
+    const options = await RuntimeOptions.load(store, await ctx.logger());
+    const change = await options.set(key, value);
+    return {
+      kind: "lines",
+      lines: [`${change.key} = ${change.stored}`],
+      json: { key: change.key, value: change.stored },
+    };
+  },
+};

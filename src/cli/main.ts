@@ -1,0 +1,38 @@
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CommanderError } from "commander";
+import { reportError } from "./boundary.ts";
+import { COMMANDS } from "./commands/index.ts";
+import { createCliContext } from "./context.ts";
+import { buildProgram } from "./program.ts";
+import { packageVersion } from "./version.ts";
+
+/** Runs the CLI with the given arguments and returns the process exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(COMMANDS, packageVersion(), {
+    out: process.stdout,
+    err: process.stderr,
+    makeContext: (globals) => createCliContext(globals),
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage mistakes were already printed.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(error, process.stderr, (line) => {
+      const file = join(tmpdir(), `honoroit-error-${Date.now()}.log`);
+      writeFileSync(file, line + "\n");
+      process.stderr.write(`the stack is in ${file}\n`);
+    });
+  }
+}
+
+process.exitCode = await runCli(process.argv.slice(2));

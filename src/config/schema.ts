@@ -1,0 +1,519 @@
+import { isIP } from "node:net";
+import type { LogLevel } from "../core/ports.ts";
+import { parseRoomId } from "../core/ids.ts";
+import type { RoomId } from "../core/ids.ts";
+
+// ---------------------------------------------------------------------------
+// Parsers. Each one accepts a raw value from one origin and either returns the normalised
+// value or a message saying what was expected. None of them coerces a wrong value into a
+// right-looking one; a secret's value never appears in a message.
+// ---------------------------------------------------------------------------
+
+/** Where a raw value came from; only booleans and lists read differently per origin. */
+export type Origin = "flag" | "env" | "file";
+
+export interface ParseContext {
+  readonly origin: Origin;
+  /** True for secrets: messages must not echo the value. */
+  readonly secret: boolean;
+}
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+
+/** Turns a raw value (a string from env/flags, any JSON value from the file) into a setting's value. */
+export type Parser<T> = (raw: unknown, ctx: ParseContext) => Parsed<T>;
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = (message: string): Parsed<never> => ({ ok: false, message });
+
+function typeName(raw: unknown): string {
+  if (raw === null) return "null";
+  if (Array.isArray(raw)) return "an array";
+  return typeof raw === "object" ? "an object" : typeof raw;
+}
+
+/** The raw value as a message may show it. */
+export function showValue(raw: unknown, ctx: ParseContext): string {
+  if (ctx.secret) return "(value hidden)";
+  if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") return JSON.stringify(raw);
+  return typeName(raw);
+}
+
+function expectString(raw: unknown, ctx: ParseContext): Parsed<string> {
+  if (typeof raw !== "string") return bad(`expected a string, got ${typeName(raw)}`);
+  if (!ctx.secret && raw.trim() !== raw) return bad(`${showValue(raw, ctx)} has leading or trailing whitespace`);
+  return ok(raw);
+}
+
+/** Any non-empty string. */
+function text(): Parser<string> {
+  return expectString;
+}
+
+/** An http:// or https:// URL; a trailing slash is dropped so paths can be appended. */
+function httpUrl(example: string): Parser<string> {
+  return (raw, ctx) => {
+    const s = expectString(raw, ctx);
+    if (!s.ok) return s;
+    let url: URL;
+    try {
+      url = new URL(s.value);
+    } catch {
+      return bad(`${showValue(raw, ctx)} is not a URL (expected e.g. ${example})`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return bad(`${showValue(raw, ctx)} is not an http:// or https:// URL (expected e.g. ${example})`);
+    }
+    return ok(s.value.replace(/\/+$/, ""));
+  };
+}
+
+const LOCALPART = /^[^@:\s]+$/;
+const MXID = /^@[^:\s]+:[^\s]+$/;
+
+/** True for a full Matrix user id such as `@honoroit:example.com`. */
+export function isFullUserId(login: string): boolean {
+  return MXID.test(login);
+}
+
+/** A login: a localpart (`honoroit`) or a full Matrix ID (`@honoroit:example.com`). */
+function matrixLogin(): Parser<string> {
+  return (raw, ctx) => {
+    const s = expectString(raw, ctx);
+    if (!s.ok) return s;
+    if (LOCALPART.test(s.value) || MXID.test(s.value)) return s;
+    return bad(`${showValue(raw, ctx)} is neither a localpart (honoroit) nor a full Matrix ID (@honoroit:example.com)`);
+  };
+}
+
+function roomId(): Parser<RoomId> {
+  return (raw, ctx) => {
+    const s = expectString(raw, ctx);
+    if (!s.ok) return s;
+    if (s.value.startsWith("#")) {
+      return bad(`${showValue(raw, ctx)} is a room alias; give the room ID instead (starts with "!", e.g. !abc:example.com)`);
+    }
+    try {
+      return ok(parseRoomId(s.value));
+    } catch {
+      return bad(`${showValue(raw, ctx)} is not a room ID (expected one starting with "!", e.g. !abc:example.com)`);
+    }
+  };
+}
+
+function numberFrom(raw: unknown, ctx: ParseContext, pattern: RegExp, what: string): Parsed<number> {
+  if (typeof raw === "number") return ok(raw);
+  if (typeof raw === "string" && pattern.test(raw.trim())) return ok(Number(raw.trim()));
+  if (typeof raw === "string") return bad(`${showValue(raw, ctx)} is not ${what}`);
+  return bad(`expected ${what}, got ${typeName(raw)}`);
+}
+
+function inRange(n: number, min: number, max: number | undefined, raw: unknown, ctx: ParseContext): Parsed<number> {
+  if (n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `at least ${min}` : `between ${min} and ${max}`;
+    return bad(`${showValue(raw, ctx)} is out of range (must be ${range})`);
+  }
+  return ok(n);
+}
+
+/** A whole number within bounds; the file may give a JSON number or a numeric string. */
+function integer(min: number, max?: number): Parser<number> {
+  return (raw, ctx) => {
+    const n = numberFrom(raw, ctx, /^[+-]?\d+$/, "a whole number");
+    if (!n.ok) return n;
+    if (!Number.isSafeInteger(n.value)) return bad(`${showValue(raw, ctx)} is not a whole number`);
+    return inRange(n.value, min, max, raw, ctx);
+  };
+}
+
+/** A decimal number within bounds. */
+function decimal(min: number, max: number): Parser<number> {
+  return (raw, ctx) => {
+    const n = numberFrom(raw, ctx, /^[+-]?(\d+\.?\d*|\.\d+)$/, "a number");
+    if (!n.ok) return n;
+    if (!Number.isFinite(n.value)) return bad(`${showValue(raw, ctx)} is not a number`);
+    return inRange(n.value, min, max, raw, ctx);
+  };
+}
+
+const TRUE_WORDS = new Set(["yes", "true", "1", "y", "on"]);
+const FALSE_WORDS = new Set(["no", "false", "0", "n", "off"]);
+
+/** A boolean: JSON true/false in the file; yes/true/1/y/on or no/false/0/n/off in env and flags. */
+function bool(): Parser<boolean> {
+  return (raw, ctx) => {
+    if (typeof raw === "boolean") return ok(raw);
+    if (ctx.origin === "file") return bad(`expected true or false (a JSON boolean), got ${showValue(raw, ctx)}`);
+    if (typeof raw === "string") {
+      const word = raw.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return ok(true);
+      if (FALSE_WORDS.has(word)) return ok(false);
+    }
+    return bad(`${showValue(raw, ctx)} is not a yes/no value (use yes/true/1/y/on or no/false/0/n/off)`);
+  };
+}
+
+/** One of a fixed set of words (case-insensitive), each mapped to its normalised value. */
+function oneOf<T extends string>(words: Readonly<Record<string, T>>): Parser<T> {
+  return (raw, ctx) => {
+    if (typeof raw !== "string") return bad(`expected a string, got ${typeName(raw)}`);
+    const value = words[raw.trim().toLowerCase()];
+    if (value === undefined) return bad(`${showValue(raw, ctx)} is not one of: ${Object.keys(words).join(", ")}`);
+    return ok(value);
+  };
+}
+
+/** A string whose UTF-8 encoding has one of the given byte lengths (an AES key). */
+function byteLength(lengths: readonly number[]): Parser<string> {
+  return (raw, ctx) => {
+    const s = expectString(raw, ctx);
+    if (!s.ok) return s;
+    const n = Buffer.byteLength(s.value, "utf8");
+    if (!lengths.includes(n)) return bad(`must be exactly ${lengths.join(", ").replace(/, (\d+)$/, " or $1")} bytes long, got ${n}`);
+    return s;
+  };
+}
+
+function isIpOrCidr(item: string): boolean {
+  const slash = item.indexOf("/");
+  if (slash === -1) return isIP(item) !== 0;
+  const family = isIP(item.slice(0, slash));
+  const bits = item.slice(slash + 1);
+  if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** IP addresses or CIDR ranges: a comma-separated string, or (file, flags) a list of strings. */
+function ipList(): Parser<readonly string[]> {
+  return (raw, ctx) => {
+    let items: unknown[];
+    if (typeof raw === "string") items = raw.split(",");
+    else if (Array.isArray(raw) && ctx.origin !== "env") items = raw as unknown[];
+    else return bad(`expected a comma-separated string or a list of strings, got ${typeName(raw)}`);
+    const result: string[] = [];
+    for (const item of items) {
+      if (typeof item !== "string") return bad(`expected IP addresses as strings, got ${typeName(item)}`);
+      const trimmed = item.trim();
+      if (trimmed === "") continue; // a trailing comma is harmless
+      if (!isIpOrCidr(trimmed)) return bad(`${JSON.stringify(trimmed)} is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
+      result.push(trimmed);
+    }
+    return ok(result);
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The table.
+// ---------------------------------------------------------------------------
+
+/** One configuration key: how it is named in each source, its default, and how it is read. */
+export interface KeySpec<T> {
+  /** The environment variable (the Go bot's name). */
+  readonly env: string;
+  /** Older environment names still accepted, with a warning. */
+  readonly envAliases?: readonly string[];
+  readonly description: string;
+  readonly parse: Parser<T>;
+  /** `null`: no default (the key is unset unless configured). */
+  readonly default: T | null;
+  /** How the reference table shows the default, when the raw value would mislead. */
+  readonly defaultDoc?: string;
+  /** Never shown in messages or listings. */
+  readonly secret?: boolean;
+  /** Can also be read from a file: key `<key>File`, env `<ENV>_FILE`. */
+  readonly fromFile?: boolean;
+}
+
+type SpecFields<T> = Omit<KeySpec<T>, "parse" | "default"> & { readonly parse: Parser<T> };
+
+/** A key with a default: its value is never null. */
+function setting<T>(spec: SpecFields<T> & { readonly default: NoInfer<T> }): KeySpec<T> & { readonly default: T } {
+  return spec;
+}
+
+/** A key without a default: its value is null unless configured. */
+function optional<T>(spec: SpecFields<T>): KeySpec<T> & { readonly default: null } {
+  return { ...spec, default: null };
+}
+
+/** A secret that may also come from a file (`<key>File`, `<ENV>_FILE`). */
+function secret<T>(spec: SpecFields<T>): KeySpec<T> & { readonly default: null } {
+  return { ...spec, default: null, secret: true, fromFile: true };
+}
+
+const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
+  trace: "debug",
+  debug: "debug",
+  info: "info",
+  warn: "warn",
+  warning: "warn",
+  error: "error",
+};
+
+const DIALECTS: Readonly<Record<string, "sqlite" | "postgres">> = {
+  sqlite: "sqlite",
+  sqlite3: "sqlite",
+  postgres: "postgres",
+  postgresql: "postgres",
+};
+
+/**
+ * Every configuration key, once. The file nests dotted keys (`db.dialect` is
+ * `{"db": {"dialect": …}}`); the environment uses the Go bot's `HONOROIT_*` names.
+ */
+export const CONFIG_SCHEMA = {
+  homeserver: optional({
+    env: "HONOROIT_HOMESERVER",
+    description: "Homeserver URL, e.g. https://matrix.example.com.",
+    parse: httpUrl("https://matrix.example.com"),
+  }),
+  login: optional({
+    env: "HONOROIT_LOGIN",
+    description: "Bot login: a localpart (honoroit) with a password, a full Matrix ID (@honoroit:example.com) with a shared secret.",
+    parse: matrixLogin(),
+  }),
+  password: secret({
+    env: "HONOROIT_PASSWORD",
+    description: "Bot password (one of password, sharedSecret, token).",
+    parse: text(),
+  }),
+  sharedSecret: secret({
+    env: "HONOROIT_SHAREDSECRET",
+    description: "Shared secret for com.devture.shared_secret_auth login; needs login to be a full Matrix ID.",
+    parse: text(),
+  }),
+  token: secret({
+    env: "HONOROIT_TOKEN",
+    description: "Access token; user and device are resolved with /account/whoami.",
+    parse: text(),
+  }),
+  roomId: optional({
+    env: "HONOROIT_ROOMID",
+    description: "Operators room ID, where request threads are created, e.g. !abc:example.com.",
+    parse: roomId(),
+  }),
+  prefix: setting({
+    env: "HONOROIT_PREFIX",
+    description: "Chat command prefix.",
+    parse: text(),
+    default: "!ho",
+  }),
+  port: setting({
+    env: "HONOROIT_PORT",
+    description: "HTTP port for /_health and /metrics (0: any free port).",
+    parse: integer(0, 65535),
+    default: 8080,
+  }),
+  dataSecret: secret({
+    env: "HONOROIT_DATA_SECRET",
+    description: "Key of the Go bot's encrypted account data (16, 24 or 32 bytes), needed to import it.",
+    parse: byteLength([16, 24, 32]),
+  }),
+  logLevel: setting({
+    env: "HONOROIT_LOGLEVEL",
+    description: "Log level: debug, info, warn or error (trace and warning are accepted).",
+    parse: oneOf(LOG_LEVELS),
+    default: "info",
+  }),
+  cacheSize: setting({
+    env: "HONOROIT_CACHESIZE",
+    description: "Maximum number of entries kept in in-memory caches.",
+    parse: integer(1),
+    default: 2000,
+  }),
+  noEncryptionWarning: setting({
+    env: "HONOROIT_NOENCRYPTIONWARNING",
+    description: "Do not warn customers in encrypted rooms the bot cannot read.",
+    parse: bool(),
+    default: false,
+  }),
+  noEncryption: setting({
+    env: "HONOROIT_NOENCRYPTION",
+    description: "Disable end-to-end encryption support.",
+    parse: bool(),
+    default: false,
+  }),
+  "db.dialect": setting({
+    env: "HONOROIT_DB_DIALECT",
+    description: "Database: sqlite or postgres (sqlite3 and postgresql are accepted).",
+    parse: oneOf(DIALECTS),
+    default: "sqlite",
+  }),
+  "db.dsn": setting({
+    env: "HONOROIT_DB_DSN",
+    description:
+      "SQLite: a file path (relative to the config file's folder, or the working folder). PostgreSQL: a postgres:// URL.",
+    parse: text(),
+    default: "honoroit.db",
+    defaultDoc: "`honoroit.db` (SQLite)",
+    secret: true,
+    fromFile: true,
+  }),
+  "metrics.login": optional({
+    env: "HONOROIT_METRICS_LOGIN",
+    envAliases: ["HONOROIT_AUTH_METRICS_LOGIN"],
+    description: "Basic auth login for /metrics.",
+    parse: text(),
+  }),
+  "metrics.password": secret({
+    env: "HONOROIT_METRICS_PASSWORD",
+    envAliases: ["HONOROIT_AUTH_METRICS_PASSWORD"],
+    description: "Basic auth password for /metrics.",
+    parse: text(),
+  }),
+  "metrics.ips": optional({
+    env: "HONOROIT_METRICS_IPS",
+    envAliases: ["HONOROIT_AUTH_METRICS_IPS"],
+    description: "IP addresses or CIDR ranges allowed to read /metrics, comma-separated (unset: any).",
+    parse: ipList(),
+  }),
+  "monitoring.healthchecks.url": setting({
+    env: "HONOROIT_MONITORING_HEALTHCHECKS_URL",
+    description: "Healthchecks.io base URL.",
+    parse: httpUrl("https://hc-ping.com"),
+    default: "https://hc-ping.com",
+  }),
+  "monitoring.healthchecks.uuid": optional({
+    env: "HONOROIT_MONITORING_HEALTHCHECKS_UUID",
+    description: "Healthchecks.io check UUID (unset: no pings).",
+    parse: text(),
+    secret: true,
+  }),
+  "monitoring.healthchecks.duration": setting({
+    env: "HONOROIT_MONITORING_HEALTHCHECKS_DURATION",
+    description: "Seconds between healthchecks pings.",
+    parse: integer(1),
+    default: 5,
+  }),
+  "monitoring.sentry.dsn": optional({
+    env: "HONOROIT_MONITORING_SENTRY_DSN",
+    envAliases: ["HONOROIT_SENTRY"],
+    description: "Sentry DSN (unset: no error reporting).",
+    parse: httpUrl("https://key@o0.ingest.sentry.io/0"),
+    secret: true,
+  }),
+  "monitoring.sentry.rate": setting({
+    env: "HONOROIT_MONITORING_SENTRY_RATE",
+    envAliases: ["HONOROIT_SENTRY_RATE"],
+    description: "Sentry sample rate, percent (0-100).",
+    parse: decimal(0, 100),
+    default: 20,
+  }),
+  "redmine.host": optional({
+    env: "HONOROIT_REDMINE_HOST",
+    description: "Redmine URL, e.g. https://redmine.example.com (unset: no Redmine sync).",
+    parse: httpUrl("https://redmine.example.com"),
+  }),
+  "redmine.apiKey": secret({
+    env: "HONOROIT_REDMINE_APIKEY",
+    description: "Redmine API key.",
+    parse: text(),
+  }),
+  "redmine.project": optional({
+    env: "HONOROIT_REDMINE_PROJECT",
+    description: "Redmine project identifier, e.g. internal-project.",
+    parse: text(),
+  }),
+  "redmine.trackerId": optional({
+    env: "HONOROIT_REDMINE_TRACKERID",
+    description: "Redmine tracker ID for new issues.",
+    parse: integer(1),
+  }),
+  "redmine.newStatusId": optional({
+    env: "HONOROIT_REDMINE_NEWSTATUSID",
+    description: "Redmine status ID for \"new\" (waiting for an operator).",
+    parse: integer(1),
+  }),
+  "redmine.inProgressStatusId": optional({
+    env: "HONOROIT_REDMINE_INPROGRESSSTATUSID",
+    description: "Redmine status ID for \"in progress\" (waiting for the customer).",
+    parse: integer(1),
+  }),
+  "redmine.doneStatusId": optional({
+    env: "HONOROIT_REDMINE_DONESTATUSID",
+    description: "Redmine status ID for \"done\".",
+    parse: integer(1),
+  }),
+} as const satisfies Record<string, KeySpec<unknown>>;
+
+// ---------------------------------------------------------------------------
+// Types derived from the table.
+// ---------------------------------------------------------------------------
+
+export type ConfigSchema = typeof CONFIG_SCHEMA;
+/** A dotted configuration key, e.g. `db.dialect`. */
+export type ConfigKey = keyof ConfigSchema;
+
+/** The value type of one key: the parser's result, or null when the key has no default. */
+export type ConfigValue<K extends ConfigKey> =
+  ConfigSchema[K] extends { readonly parse: Parser<infer T>; readonly default: infer D } ? (D extends null ? T | null : T) : never;
+
+/** The configuration as a flat record of dotted keys. */
+export type FlatConfig = { readonly [K in ConfigKey]: ConfigValue<K> };
+
+type Head<K extends string> = K extends `${infer H}.${string}` ? H : K;
+type Under<F, H extends string> = { [K in keyof F & string as K extends `${H}.${infer Rest}` ? Rest : never]: F[K] };
+type Unflatten<F> = { readonly [H in Head<keyof F & string>]: H extends keyof F ? F[H] : Unflatten<Under<F, H>> };
+
+/** The loaded configuration, nested like the file: `config.db.dialect`, `config.monitoring.sentry.rate`. */
+export type HonoroitConfig = Unflatten<FlatConfig>;
+
+// ---------------------------------------------------------------------------
+// Lookups over the table.
+// ---------------------------------------------------------------------------
+
+/** Every key, in table order. */
+export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA) as readonly ConfigKey[];
+
+/** The spec of one key, widened for generic code. */
+export function specOf(key: ConfigKey): KeySpec<unknown> {
+  return CONFIG_SCHEMA[key];
+}
+
+/** The sibling key naming a file to read the value from: `password` → `passwordFile`. */
+export function fileKeyOf(key: ConfigKey): string {
+  return `${key}File`;
+}
+
+/** The environment variable naming a file to read the value from. */
+export function fileEnvOf(key: ConfigKey): string {
+  return `${specOf(key).env}_FILE`;
+}
+
+/** The command-line flag shown as a key's source: `db.dsn` → `--db-dsn`, `logLevel` → `--log-level`. */
+export function flagNameOf(key: string): string {
+  return `--${key.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The groups the file nests keys under: `db`, `monitoring`, `monitoring.sentry`, … */
+export const CONFIG_GROUPS: ReadonlySet<string> = new Set(
+  CONFIG_KEYS.flatMap((key) => {
+    const parts = key.split(".");
+    return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("."));
+  }),
+);
+
+/** Nests a record of dotted keys: `{"db.dialect": x}` → `{db: {dialect: x}}`. */
+export function nestDotted(flat: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split(".");
+    let node = root;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1] ?? key] = value;
+  }
+  return root;
+}
+
+/** Builds the nested configuration from a complete flat record. */
+export function nestConfig(flat: FlatConfig): HonoroitConfig {
+  // nestDotted writes exactly the shape Unflatten<FlatConfig> describes.
+  return nestDotted(flat) as HonoroitConfig;
+}
+
+/** Reads one dotted key out of a nested configuration. */
+export function configValue<K extends ConfigKey>(config: HonoroitConfig, key: K): ConfigValue<K> {
+  let node: unknown = config;
+  for (const part of key.split(".")) node = (node as Record<string, unknown>)[part];
+  return node as ConfigValue<K>;
+}

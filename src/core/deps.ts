@@ -1,0 +1,83 @@
+import type { EventId, RoomId, UserId } from "./ids.ts";
+import { LruCache } from "./lru.ts";
+import type { OutgoingMessage } from "./events.ts";
+import type { Clock, Logger, Messenger, Metrics, Profile, Store } from "./ports.ts";
+import type { RuntimeOptions } from "./runtime-options.ts";
+import type { Ticket } from "./ticket.ts";
+
+/** What happened to a ticket, for observers such as the Redmine sync (a seam; none required). */
+export interface TicketObserver {
+  opened?(ticket: Ticket): Promise<void>;
+  customerMessage?(ticket: Ticket, body: string): Promise<void>;
+  operatorMessage?(ticket: Ticket, body: string): Promise<void>;
+  closed?(ticket: Ticket): Promise<void>;
+}
+
+/** Everything the helpdesk use cases need, built once by the composition root. */
+export interface HelpdeskDeps {
+  readonly store: Store;
+  readonly messenger: Messenger;
+  readonly options: RuntimeOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly operatorsRoom: RoomId;
+  /** Command prefix, e.g. `!ho`. */
+  readonly prefix: string;
+  /** Warn customers whose encrypted messages the bot cannot read. */
+  readonly encryptionWarning: boolean;
+  readonly profiles: ProfileCache;
+  readonly observers: readonly TicketObserver[];
+}
+
+/** Profiles looked up for relayed messages, cached so a busy chat costs one lookup a while. */
+export class ProfileCache {
+  private readonly cache: LruCache<UserId, Profile>;
+
+  constructor(
+    private readonly messenger: Pick<Messenger, "profile">,
+    capacity: number,
+    ttlMs = 5 * 60_000,
+  ) {
+    this.cache = new LruCache(capacity, ttlMs);
+  }
+
+  async get(user: UserId): Promise<Profile> {
+    const hit = this.cache.get(user);
+    if (hit !== undefined) return hit;
+    const profile = await this.messenger.profile(user).catch((): Profile => ({}));
+    this.cache.set(user, profile);
+    return profile;
+  }
+
+  /** A person's name for display: their display name, else their user id. */
+  async nameOf(user: UserId): Promise<string> {
+    const p = await this.get(user);
+    return p.displayname !== undefined && p.displayname !== "" ? p.displayname : user;
+  }
+}
+
+const SENT = "sent";
+
+/**
+ * Sends a message at most once per key: the key is remembered with the event id, and it is
+ * also the transaction id, so even a crash between sending and remembering sends nothing twice.
+ */
+export async function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger">, room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+  const known = await deps.store.kvGet(SENT, key);
+  if (known !== undefined) return known as EventId;
+  const id = await deps.messenger.send(room, message, key);
+  await deps.store.kvSet(SENT, key, id);
+  return id;
+}
+
+/** Calls every observer; an observer's failure is logged, never breaks the relay. */
+export async function notifyObservers(deps: Pick<HelpdeskDeps, "observers" | "logger">, call: (o: TicketObserver) => Promise<void> | undefined): Promise<void> {
+  for (const o of deps.observers) {
+    try {
+      await call(o);
+    } catch (error) {
+      deps.logger.error("ticket observer failed", { error });
+    }
+  }
+}

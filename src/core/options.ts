@@ -1,0 +1,452 @@
+import { formatDuration, parseDuration } from "./duration.ts";
+import { HonoroitError, isHonoroitError } from "./errors.ts";
+import type { RoomId } from "./ids.ts";
+
+/**
+ * One runtime option: its stored default, what it is for, what it accepts, and a parser that
+ * rejects bad values (naming the key and the accepted values) instead of coercing them.
+ */
+export interface OptionDef<K extends string, T> {
+  readonly key: K;
+  /** The default in stored (string) form; it goes through `parse` like any stored value. */
+  readonly default: string;
+  readonly description: string;
+  /** The accepted values, for people: shown in help and in every rejection. */
+  readonly accepts: string;
+  /** Parses a value as a person or the store wrote it; throws BAD_ARGUMENT when it is not acceptable. */
+  parse(raw: string): T;
+  /** The normalised string to store; `parse(format(v))` gives `v` back. */
+  format(value: T): string;
+}
+
+/** Where a message may be sent: the automatic messages' Matrix `msgtype`. */
+export const MSGTYPES = ["m.notice", "m.text"] as const;
+export type AutoMsgtype = (typeof MSGTYPES)[number];
+
+/** Shortest non-zero `autoclose.after`: shorter would close a request while the customer is still typing. */
+export const MIN_AUTOCLOSE_MS = 60_000;
+/** Longest text option, well under Matrix's 64 KiB event limit. */
+const MAX_TEXT_LENGTH = 4000;
+const MAX_PREFIX_LENGTH = 100;
+
+// ---------------------------------------------------------------------------
+// Kinds of option. Each builds an OptionDef whose errors carry the key and `accepts`.
+// ---------------------------------------------------------------------------
+
+interface KindSpec<T> {
+  readonly default: string;
+  readonly description: string;
+  readonly accepts: string;
+  /** Returns the value, or calls `reject(problem)`; `problem` says what is wrong with this value. */
+  parse(raw: string, reject: (problem: string) => never): T;
+  format(value: T): string;
+}
+
+function defineOption<const K extends string, T>(key: K, spec: KindSpec<T>): OptionDef<K, T> {
+  const reject = (problem: string): never => {
+    throw new HonoroitError("BAD_ARGUMENT", `${key}: ${problem}; accepted: ${spec.accepts}`);
+  };
+  return {
+    key,
+    default: spec.default,
+    description: spec.description,
+    accepts: spec.accepts,
+    parse: (raw) => spec.parse(raw, reject),
+    format: (value) => spec.format(value),
+  };
+}
+
+const TRUE_WORDS = ["yes", "true", "1", "y"];
+const FALSE_WORDS = ["no", "false", "0", "n"];
+
+function booleanOption<const K extends string>(key: K, dflt: boolean, description: string): OptionDef<K, boolean> {
+  return defineOption(key, {
+    default: String(dflt),
+    description,
+    accepts: `${TRUE_WORDS.join(", ")} or ${FALSE_WORDS.join(", ")}`,
+    parse(raw, reject) {
+      const word = raw.trim().toLowerCase();
+      if (TRUE_WORDS.includes(word)) return true;
+      if (FALSE_WORDS.includes(word)) return false;
+      return reject(`"${raw}" is not a yes/no value`);
+    },
+    format: (value) => String(value),
+  });
+}
+
+function choiceOption<const K extends string, const C extends string>(
+  key: K,
+  choices: readonly C[],
+  dflt: C,
+  description: string,
+): OptionDef<K, C> {
+  return defineOption(key, {
+    default: dflt,
+    description,
+    accepts: choices.join(" or "),
+    parse(raw, reject) {
+      const word = raw.trim().toLowerCase();
+      const found = choices.find((c) => c === word);
+      return found ?? reject(`"${raw}" is not one of them`);
+    },
+    format: (value) => value,
+  });
+}
+
+/** What each `%s` of a template is filled with, in order. */
+interface Placeholders {
+  readonly names: readonly string[];
+  /** Fewer placeholders than `names` are allowed down to this many (default: exactly `names.length`). */
+  readonly min?: number;
+}
+
+const COUNT_WORDS = ["no", "one", "two", "three"];
+
+function describePlaceholders({ names, min = names.length }: Placeholders): string {
+  if (names.length === 0) return "text without %s placeholders";
+  const which = names.join(", then ");
+  if (min === names.length) return `text with exactly ${COUNT_WORDS[names.length] ?? names.length} %s (${which})`;
+  return `text with at most ${COUNT_WORDS[names.length] ?? names.length} %s (${which})`;
+}
+
+/** Counts the `%s` placeholders of a template. */
+export function countPlaceholders(template: string): number {
+  return template.split("%s").length - 1;
+}
+
+function templateOption<const K extends string>(
+  key: K,
+  dflt: string,
+  description: string,
+  placeholders: Placeholders = { names: [] },
+): OptionDef<K, string> {
+  const max = placeholders.names.length;
+  const min = placeholders.min ?? max;
+  return defineOption(key, {
+    default: dflt,
+    description,
+    accepts: `non-empty ${describePlaceholders(placeholders)}, up to ${MAX_TEXT_LENGTH} characters`,
+    parse(raw, reject) {
+      const text = raw.trim();
+      if (text === "") return reject("the text is empty (use `silent` to stop automatic messages)");
+      if (text.length > MAX_TEXT_LENGTH) return reject(`the text is ${text.length} characters long`);
+      const found = countPlaceholders(text);
+      if (found < min || found > max) return reject(`found ${found} %s placeholder${found === 1 ? "" : "s"}`);
+      return text;
+    },
+    format: (value) => value,
+  });
+}
+
+function prefixOption<const K extends string>(key: K, dflt: string, description: string): OptionDef<K, string> {
+  return defineOption(key, {
+    default: dflt,
+    description,
+    accepts: `a non-empty single line without %s, up to ${MAX_PREFIX_LENGTH} characters`,
+    parse(raw, reject) {
+      const text = raw.trim();
+      if (text === "") return reject("the prefix is empty");
+      if (/[\r\n]/.test(text)) return reject("the prefix has a line break");
+      if (text.length > MAX_PREFIX_LENGTH) return reject(`the prefix is ${text.length} characters long`);
+      if (text.includes("%s")) return reject("the prefix has a %s placeholder");
+      return text;
+    },
+    format: (value) => value,
+  });
+}
+
+/** Splits a comma-separated list, trimming entries and dropping empty ones and repeats. */
+function splitList(raw: string): string[] {
+  const out: string[] = [];
+  for (const part of raw.split(",")) {
+    const item = part.trim();
+    if (item !== "" && !out.includes(item)) out.push(item);
+  }
+  return out;
+}
+
+/** `@local:server`, where either part may use `*` and `?`; the server part may hold a port. */
+const USER_PATTERN = /^@[^:\s,]+:[^\s,]+$/;
+
+function userPatternsOption<const K extends string>(key: K, dflt: string, description: string): OptionDef<K, readonly string[]> {
+  return defineOption(key, {
+    default: dflt,
+    description,
+    accepts: "comma-separated user ids like @name:server, where * matches any run of characters and ? one character (e.g. @*:example.com, @support-?:*)",
+    parse(raw, reject) {
+      const patterns = splitList(raw);
+      if (patterns.length === 0) return reject("the list is empty (use @*:* to allow everyone)");
+      const bad = patterns.filter((p) => !USER_PATTERN.test(p));
+      if (bad.length > 0) return reject(`not a user id pattern: ${bad.map((p) => `"${p}"`).join(", ")}`);
+      return patterns.map(lowercaseServer);
+    },
+    format: (value) => value.join(","),
+  });
+}
+
+const ROOM_ID = /^![^\s,]+$/;
+
+function roomListOption<const K extends string>(key: K, description: string): OptionDef<K, readonly RoomId[]> {
+  return defineOption(key, {
+    default: "",
+    description,
+    accepts: "comma-separated room ids like !abc123:example.com, or nothing",
+    parse(raw, reject) {
+      const rooms = splitList(raw);
+      const bad = rooms.filter((r) => !ROOM_ID.test(r));
+      if (bad.length > 0) return reject(`not a room id: ${bad.map((r) => `"${r}"`).join(", ")}`);
+      return rooms as RoomId[];
+    },
+    format: (value) => value.join(","),
+  });
+}
+
+function durationOption<const K extends string>(key: K, dflt: string, description: string, minMs: number): OptionDef<K, number> {
+  return defineOption(key, {
+    default: dflt,
+    description,
+    accepts: `a duration such as 12h, 7d, 2w or 1d12h (at least ${formatDuration(minMs)}), or 0 to turn it off`,
+    parse(raw, reject) {
+      let ms: number;
+      try {
+        ms = parseDuration(raw);
+      } catch (e) {
+        if (isHonoroitError(e)) return reject(`"${raw}" is not a duration`);
+        throw e;
+      }
+      if (ms !== 0 && ms < minMs) return reject(`"${raw}" is too short`);
+      return ms;
+    },
+    format: (value) => formatDuration(value),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The table.
+// ---------------------------------------------------------------------------
+
+/** Every runtime option, declared once. The chat `config` command, the CLI and the docs read it. */
+export const OPTION_TABLE = [
+  userPatternsOption(
+    "allow.users",
+    "@*:*",
+    "Who may invite the bot to open a request; other invites are declined.",
+  ),
+  roomListOption("ignore.rooms", "Rooms whose events the bot ignores entirely."),
+  booleanOption(
+    "ignore.nothread",
+    false,
+    "Stay quiet about operators-room messages outside any thread (otherwise the bot points out that they reach nobody).",
+  ),
+  booleanOption("silent", false, "Send no automatic messages to customers (greetings, closing messages)."),
+  choiceOption("msgtype", MSGTYPES, "m.notice", "Matrix message type of the bot's automatic messages."),
+  prefixOption("text.prefix.open", "[OPEN]", "Thread title prefix of an open request."),
+  prefixOption("text.prefix.done", "[DONE]", "Thread title prefix of a closed request."),
+  templateOption(
+    "text.greetings.before.encryption",
+    "Hello! This room is end-to-end encrypted, and our support assistant cannot read encrypted messages here, so our team may never see what you write. Please start a new chat with us without encryption.",
+    "Sent to a customer whose encrypted room the bot cannot read.",
+  ),
+  templateOption(
+    "text.greetings",
+    "Thank you for contacting us! Your request has been passed on to our support team, and someone will reply in this chat as soon as possible.",
+    "Sent to a customer when their request is opened.",
+  ),
+  templateOption(
+    "text.greetings.customer",
+    "Thank you for contacting us! This is your %s request with us. It has been passed on to our support team, and someone will reply in this chat as soon as possible.",
+    "Sent instead of text.greetings to a customer from another homeserver; %s is their request's ordinal (e.g. 2nd).",
+    { names: ["the ordinal"] },
+  ),
+  templateOption("text.join", "%s has joined the customer's room.", "Posted in the thread when someone joins the customer's room; %s is their name.", {
+    names: ["the name"],
+  }),
+  templateOption(
+    "text.invite",
+    "%s has invited %s to the customer's room.",
+    "Posted in the thread when someone is invited to the customer's room; the first %s is who invited, the second who was invited.",
+    { names: ["the inviter", "the invitee"] },
+  ),
+  templateOption("text.leave", "%s has left the customer's room.", "Posted in the thread when someone leaves or is removed from the customer's room; %s is their name.", {
+    names: ["the name"],
+  }),
+  templateOption(
+    "text.emptyroom",
+    "Nobody is left in the customer's room, so replies in this thread will not reach anyone. You may close this request.",
+    "Posted in the thread when the last customer has left their room.",
+  ),
+  templateOption(
+    "text.error",
+    "Sorry, something went wrong on our side and your message may not have reached our team. Please try again in a few minutes.",
+    "Sent to a customer when their message could not be passed on to the team.",
+  ),
+  templateOption(
+    "text.start",
+    "Hello! A member of our support team would like to talk with you. Simply reply in this chat.",
+    "Sent to the customer in the new room when an operator starts a request.",
+  ),
+  templateOption(
+    "text.count",
+    "Counted as the %s.",
+    "Posted in the thread after a request is counted; the optional %s is what was counted, e.g. “3rd request from example.com (1st by @alice:example.com)”.",
+    { names: ["the count summary"], min: 0 },
+  ),
+  templateOption(
+    "text.done",
+    "Your request has been marked as resolved. Thank you for contacting us! If you need anything else, just start a new chat with us.",
+    "Sent to the customer when an operator closes their request.",
+  ),
+  templateOption(
+    "text.done.auto",
+    "We have closed this request because there has been no activity for a while. If you still need help, just start a new chat with us.",
+    "Sent to the customer when their request is closed for inactivity (see autoclose.after).",
+  ),
+  durationOption(
+    "autoclose.after",
+    "7d",
+    "Close requests with no activity for this long, sending text.done.auto; 0 never closes them.",
+    MIN_AUTOCLOSE_MS,
+  ),
+] as const;
+
+type OptionEntry = (typeof OPTION_TABLE)[number];
+
+/** A valid option key. */
+export type OptionKey = OptionEntry["key"];
+
+/** The parsed value type of each option, derived from the table. */
+export type OptionValues = {
+  [E in OptionEntry as E["key"]]: E extends OptionDef<string, infer T> ? T : never;
+};
+
+/** Every option key, in table order. */
+export const OPTION_KEYS: readonly OptionKey[] = OPTION_TABLE.map((o) => o.key);
+
+const BY_KEY: ReadonlyMap<string, OptionEntry> = new Map(OPTION_TABLE.map((o) => [o.key, o]));
+
+/** Whether `key` names an option (exactly, as stored). */
+export function isOptionKey(key: string): key is OptionKey {
+  return BY_KEY.has(key);
+}
+
+/** The table entry for a key, typed for that key. */
+export function optionDef<K extends OptionKey>(key: K): OptionDef<K, OptionValues[K]> {
+  // The map is built from the table, so the entry exists and has K's value type.
+  return BY_KEY.get(key) as unknown as OptionDef<K, OptionValues[K]>;
+}
+
+/**
+ * Checks a key given by a person (case-insensitive, trimmed); an unknown key is a BAD_ARGUMENT
+ * listing the valid keys, with a suggestion when one is close.
+ */
+export function parseOptionKey(raw: string): OptionKey {
+  const key = raw.trim().toLowerCase();
+  if (isOptionKey(key)) return key;
+  const suggestion = suggestKey(key);
+  throw new HonoroitError(
+    "BAD_ARGUMENT",
+    `unknown option "${raw}"${suggestion === undefined ? "" : ` (did you mean ${suggestion}?)`}; valid options: ${OPTION_KEYS.join(", ")}`,
+  );
+}
+
+/** Parses a value for an option; throws BAD_ARGUMENT for an unknown key or a value it does not accept. */
+export function parseOption<K extends OptionKey>(key: K, raw: string): OptionValues[K];
+export function parseOption(key: string, raw: string): OptionValues[OptionKey];
+export function parseOption(key: string, raw: string): OptionValues[OptionKey] {
+  return optionDef(parseOptionKey(key)).parse(raw);
+}
+
+/** An option's value in stored form (the inverse of `parseOption`). */
+export function formatOption<K extends OptionKey>(key: K, value: OptionValues[K]): string {
+  return optionDef(key).format(value);
+}
+
+/** The closest key to a mistyped one, if any is close enough to be a plausible typo. */
+function suggestKey(typed: string): OptionKey | undefined {
+  if (typed === "") return undefined;
+  const bySuffix = OPTION_KEYS.find((k) => k.endsWith(`.${typed}`));
+  if (bySuffix !== undefined) return bySuffix;
+  let best: OptionKey | undefined;
+  let bestDistance = Infinity;
+  for (const k of OPTION_KEYS) {
+    const d = editDistance(typed, k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+// ---------------------------------------------------------------------------
+// Using option values.
+// ---------------------------------------------------------------------------
+
+function lowercaseServer(mxid: string): string {
+  const colon = mxid.indexOf(":");
+  return colon < 0 ? mxid : mxid.slice(0, colon) + mxid.slice(colon).toLowerCase();
+}
+
+/**
+ * Whether a user id matches any `allow.users` pattern: `*` matches any run of characters, `?`
+ * exactly one; the whole id must match; the server part is compared case-insensitively.
+ */
+export function matchesUserPattern(user: string, patterns: readonly string[]): boolean {
+  const colon = user.indexOf(":");
+  if (!user.startsWith("@") || colon < 0) return false;
+  const local = user.slice(0, colon);
+  const server = user.slice(colon + 1).toLowerCase();
+  return patterns.some((pattern) => {
+    const pc = pattern.indexOf(":");
+    if (pc < 0) return false;
+    // Split at the first colon on both sides, so a `*` in the localpart cannot swallow the server.
+    return globMatch(pattern.slice(0, pc), local) && globMatch(pattern.slice(pc + 1).toLowerCase(), server);
+  });
+}
+
+/** Anchored wildcard match without regular expressions (linear-ish, no catastrophic backtracking). */
+function globMatch(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let starP = -1;
+  let starT = 0;
+  while (t < text.length) {
+    const c = pattern[p];
+    if (c !== undefined && (c === "?" || c === text[t])) {
+      p++;
+      t++;
+    } else if (c === "*") {
+      starP = p++;
+      starT = t;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      t = ++starT;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+/** Fills a template's `%s` placeholders in order; missing arguments become empty, extra ones are ignored. */
+export function fillTemplate(template: string, ...args: readonly string[]): string {
+  const parts = template.split("%s");
+  let out = parts[0] ?? "";
+  for (let i = 1; i < parts.length; i++) out += (args[i - 1] ?? "") + (parts[i] ?? "");
+  return out;
+}

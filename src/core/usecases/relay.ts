@@ -1,0 +1,115 @@
+import { notifyObservers, type HelpdeskDeps } from "../deps.ts";
+import type { EditEvent, MessageBody, MessageEvent, OutgoingMessage, ReactionEvent, RedactionEvent } from "../events.ts";
+import { localpartOf, serverOf, type UserId } from "../ids.ts";
+import { neutraliseRoomMention, sanitizeHtml, stripReplyFallback, textToHtml, userLink, escapeHtml } from "../format.ts";
+import type { RelayKind } from "../ports.ts";
+import type { Ticket } from "../ticket.ts";
+
+/** Bridge puppets are named like `telegram_123`; their prefix is the message's source. */
+export function messageSource(user: UserId): string {
+  const m = /^([a-z]+)_/.exec(localpartOf(user));
+  return m?.[1] ?? "matrix";
+}
+
+/** How a customer's message looks in the operators' thread. */
+export async function customerCopy(deps: HelpdeskDeps, ticket: Ticket, sender: UserId, content: MessageBody): Promise<OutgoingMessage> {
+  const profile = await deps.profiles.get(sender);
+  const name = profile.displayname !== undefined && profile.displayname !== "" ? profile.displayname : sender;
+  const perMessageProfile = {
+    id: sender,
+    displayname: name,
+    ...(profile.avatarUrl === undefined ? {} : { avatarUrl: profile.avatarUrl }),
+  };
+  const base = { threadRoot: ticket.threadRoot ?? undefined, profile: perMessageProfile, mentions: [] as UserId[] };
+  if (content.media !== undefined) {
+    return { ...withoutUndefined(base), msgtype: content.msgtype, body: neutraliseRoomMention(content.body), media: content.media };
+  }
+  const label = `${name} (${sender})`;
+  const inner = content.html !== undefined ? sanitizeHtml(content.html) : textToHtml(content.body);
+  return {
+    ...withoutUndefined(base),
+    msgtype: content.msgtype === "m.emote" || content.msgtype === "m.notice" ? "m.text" : content.msgtype,
+    body: neutraliseRoomMention(`${label}:\n${content.body}`),
+    html: neutraliseRoomMention(`<a href="${escapeHtml(userLink(sender))}">${escapeHtml(name)}</a>:<br>${inner}`),
+  };
+}
+
+/** How an operator's message looks to the customer: sent by the bot, reply quotes removed. */
+export function operatorCopy(content: MessageBody, isReply: boolean): OutgoingMessage {
+  const stripped = isReply || content.html?.includes("<mx-reply>") === true ? stripReplyFallback(content.body, content.html) : { body: content.body, ...(content.html === undefined ? {} : { html: content.html }) };
+  return {
+    msgtype: content.msgtype,
+    body: stripped.body,
+    ...(stripped.html === undefined ? {} : { html: sanitizeHtml(stripped.html) }),
+    ...(content.media === undefined ? {} : { media: content.media }),
+    mentions: [],
+  };
+}
+
+function withoutUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** Relays a customer's message into the ticket's thread, once. */
+export async function relayCustomerMessage(deps: HelpdeskDeps, ticket: Ticket, event: MessageEvent): Promise<void> {
+  if (await deps.store.findRelayBySource(event.eventId)) return;
+  const copy = await customerCopy(deps, ticket, event.sender, event.content);
+  const target = await deps.messenger.send(deps.operatorsRoom, copy, `relay:${event.eventId}`);
+  await record(deps, ticket, "customer-to-thread", event, target);
+  deps.metrics.customerMessage(messageSource(event.sender), event.sender, serverOf(event.sender));
+  await notifyObservers(deps, (o) => o.customerMessage?.(ticket, event.content.body));
+}
+
+/** Relays an operator's thread message to the customer, once. */
+export async function relayOperatorMessage(deps: HelpdeskDeps, ticket: Ticket, event: MessageEvent): Promise<void> {
+  if (await deps.store.findRelayBySource(event.eventId)) return;
+  const copy = operatorCopy(event.content, event.replyTo !== undefined);
+  const target = await deps.messenger.send(ticket.customerRoom, copy, `relay:${event.eventId}`);
+  await record(deps, ticket, "operator-to-customer", event, target);
+  deps.metrics.operatorMessage();
+  await notifyObservers(deps, (o) => o.operatorMessage?.(ticket, copy.body));
+}
+
+async function record(deps: HelpdeskDeps, ticket: Ticket, kind: RelayKind, event: MessageEvent | ReactionEvent, target: string): Promise<void> {
+  const targetRoom = kind === "customer-to-thread" ? deps.operatorsRoom : ticket.customerRoom;
+  await deps.store.recordRelay({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom, targetEvent: target as MessageEvent["eventId"] });
+  await deps.store.touch(ticket.id, deps.clock.now());
+}
+
+/** Applies an edit to the copy of the edited message, on whichever side it is. */
+export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditEvent): Promise<void> {
+  const relay = await deps.store.findRelayBySource(event.target);
+  if (relay === undefined) return;
+  const copy = relay.kind === "customer-to-thread"
+    ? await customerCopy(deps, ticket, event.sender, event.content)
+    : operatorCopy(event.content, false);
+  const { threadRoot: _thread, ...edited } = copy;
+  await deps.messenger.edit(relay.targetRoom, relay.targetEvent, edited, `edit:${event.eventId}`);
+  await deps.store.touch(ticket.id, deps.clock.now());
+}
+
+/**
+ * Mirrors a reaction onto the matching message on the other side: a reaction to a copy goes
+ * to its original, a reaction to an original goes to its copy.
+ */
+export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: ReactionEvent): Promise<void> {
+  if (await deps.store.findRelayBySource(event.eventId)) return;
+  const asCopy = await deps.store.findRelayByTarget(event.target);
+  const asOriginal = asCopy === undefined ? await deps.store.findRelayBySource(event.target) : undefined;
+  const [room, target] = asCopy !== undefined
+    ? [asCopy.sourceRoom, asCopy.sourceEvent]
+    : asOriginal !== undefined
+      ? [asOriginal.targetRoom, asOriginal.targetEvent]
+      : [undefined, undefined];
+  if (room === undefined) return;
+  const copy = await deps.messenger.react(room, target, event.key, `react:${event.eventId}`);
+  const kind: RelayKind = event.room === deps.operatorsRoom ? "operator-to-customer" : "customer-to-thread";
+  await deps.store.recordRelay({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom: room, targetEvent: copy });
+}
+
+/** Redacts the copy of a redacted message or reaction. */
+export async function relayRedaction(deps: HelpdeskDeps, event: RedactionEvent): Promise<void> {
+  const relay = await deps.store.findRelayBySource(event.target);
+  if (relay === undefined) return;
+  await deps.messenger.redact(relay.targetRoom, relay.targetEvent, event.reason, `redact:${event.eventId}`);
+}

@@ -1,0 +1,22 @@
+import type { HelpdeskDeps } from "../deps.ts";
+import type { RoomId, UserId } from "../ids.ts";
+import type { Ticket } from "../ticket.ts";
+import { automaticMessage } from "./notices.ts";
+import { ensureOpenTicket } from "./open-ticket.ts";
+
+const STARTED = "started";
+
+/**
+ * An operator starts a request with someone (`!ho start MXID`): a direct room with them, a
+ * ticket and its thread. Keyed by the command's event, so a replay creates no second room.
+ */
+export async function startTicket(deps: HelpdeskDeps, customer: UserId, key: string): Promise<Ticket> {
+  let room = (await deps.store.kvGet(STARTED, key)) as RoomId | undefined;
+  if (room === undefined) {
+    room = await deps.messenger.createDirectRoom(customer);
+    await deps.store.kvSet(STARTED, key, room);
+  }
+  const ticket = await ensureOpenTicket(deps, room, customer, { greet: false });
+  await automaticMessage(deps, room, deps.options.get("text.start"), `start:${ticket.id}`);
+  return ticket;
+}

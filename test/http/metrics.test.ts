@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PromMetrics, bridgeSource } from "../../src/adapters/http/metrics.ts";
+
+describe("bridgeSource", () => {
+  const cases: readonly (readonly [sender: string, source: string])[] = [
+    ["@telegram_123456:example.com", "telegram"],
+    ["@whatsapp_4915112345678:example.com", "whatsapp"],
+    ["@whatsapp_lid-123:example.com", "whatsapp"],
+    ["@signal_0b7f1c2e-aaaa-bbbb-cccc-1234567890ab:example.com", "signal"],
+    ["@_discord_123456789:example.com", "discord"],
+    ["@slack_T123-U456:example.com", "slack"],
+    ["@gmessages_1.2:example.com", "gmessages"],
+    ["@Telegram_1:example.com", "telegram"],
+    ["@alice:example.com", "matrix"],
+    ["@anna_1990:example.com", "matrix"],
+    ["@telegram:example.com", "matrix"],
+    ["@telegram_:example.com", "matrix"],
+    ["@telegrambot_1:example.com", "matrix"],
+  ];
+  for (const [sender, source] of cases) {
+    it(`${sender} → ${source}`, () => assert.equal(bridgeSource(sender), source));
+  }
+});
+
+describe("PromMetrics", () => {
+  it("keeps the Go bot's series names, each on its own registry", async () => {
+    const a = new PromMetrics();
+    const b = new PromMetrics();
+    a.requestNew();
+    a.requestNew();
+    a.requestDone();
+    a.customerMessage("telegram", "@telegram_1:example.com", "example.com");
+    a.operatorMessage();
+    a.setOpenTickets(3);
+    const text = (await a.render()).body;
+    assert.match(text, /^honoroit_request_new 2$/m);
+    assert.match(text, /^honoroit_request_done 1$/m);
+    assert.match(text, /^honoroit_messages_total 2$/m);
+    assert.match(text, /^honoroit_messages_operator 1$/m);
+    assert.match(text, /^honoroit_messages_customer\{source="telegram",sender="@telegram_1:example.com",domain="example.com"\} 1$/m);
+    assert.match(text, /^honoroit_tickets_open 3$/m);
+    assert.doesNotMatch(text, /honoroit_request_new_total/);
+    assert.match((await b.render()).body, /^honoroit_request_new 0$/m, "a second instance starts from zero");
+  });
+});
