@@ -35,4 +35,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await runCli(process.argv.slice(2));
+// A reader that goes away early (`honoroit tickets list | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
+// Exit explicitly: HTTP client timers (matrix-js-sdk) may otherwise keep the process alive.
+process.exit(await runCli(process.argv.slice(2)));

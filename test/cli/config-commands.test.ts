@@ -158,6 +158,7 @@ describe("config get: run", () => {
   it("rejects an unknown key with a suggestion", async () => {
     const ctx = new FakeCliContext();
     await assert.rejects(configGet.run(input("text.greeting"), ctx), isBadArgument("did you mean text.greetings?"));
+    assert.equal(ctx.storeOpened, false);
   });
 
   it("is declared with its arguments and --json", () => {

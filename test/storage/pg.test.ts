@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
-import { Pool } from "pg";
+import { Client } from "pg";
 import { HonoroitError } from "../../src/core/errors.ts";
 import { parseRoomId, parseUserId } from "../../src/core/ids.ts";
 import type { Store } from "../../src/core/ports.ts";
@@ -67,11 +67,12 @@ describe("PostgreSQL DSN", () => {
   });
 });
 
-const admin = new Pool({ connectionString: ADMIN_DSN, connectionTimeoutMillis: 5000, max: 2 });
-const problem = await probeService(() => admin.query("SELECT 1"));
+// Single connections, not pools: Client.end() resolves only once the connection is closed,
+// so nothing is still connected when the database is dropped.
+const admin = new Client({ connectionString: ADMIN_DSN, connectionTimeoutMillis: 5000 });
+const problem = await probeService(() => admin.connect());
 
 if (problem !== undefined) {
-  await admin.end();
   test("PostgreSQL store", (t) => {
     requireService(t, SERVICE, problem);
   });
@@ -80,7 +81,8 @@ if (problem !== undefined) {
   await admin.query(`CREATE DATABASE ${database}`);
   // Each store gets a schema of its own in this run's database: as good as a new database,
   // and much faster to make.
-  const schemas = new Pool({ connectionString: dsnFor(database), max: 2 });
+  const schemas = new Client({ connectionString: dsnFor(database) });
+  await schemas.connect();
   let schemaCount = 0;
   async function freshDsn(): Promise<string> {
     const schema = `s${++schemaCount}`;

@@ -156,7 +156,11 @@ const logs = (level: string): boolean => {
 };
 const noop = (): void => undefined;
 
-function makeQuietLogger(prefix: string): Logger {
+/**
+ * A logger for createClient({ logger }) that honours HONOROIT_TEST_MATRIX_LOG
+ * (default: errors only), for tests that build their own MatrixClient.
+ */
+export function makeQuietLogger(prefix: string): Logger {
   const tag = `[matrix ${prefix}]`;
   const method =
     (level: Level, sink: (...msg: unknown[]) => void) =>
@@ -178,15 +182,12 @@ interface LoglevelLike {
   rebuild?: () => void;
 }
 
-let sdkLoggerQuieted = false;
 /**
  * The SDK's module-level logger (a loglevel logger) is used by code that does
  * not get the client's logger. Its children copy its methodFactory, so
- * filtering there quiets them too.
+ * filtering there quiets them too. Done once, when this module is loaded.
  */
 function quietSdkLogger(): void {
-  if (sdkLoggerQuieted) return;
-  sdkLoggerQuieted = true;
   // The deprecated global logger is exactly what needs quieting here.
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   const ll = sdkLogger as unknown as LoglevelLike;
@@ -196,6 +197,7 @@ function quietSdkLogger(): void {
     logs(methodName) ? original(methodName, level, loggerName) : noop;
   ll.rebuild?.();
 }
+quietSdkLogger();
 
 type RequestOtherUrlArgs = Parameters<MatrixClient["http"]["requestOtherUrl"]>;
 
@@ -205,7 +207,7 @@ type RequestOtherUrlArgs = Parameters<MatrixClient["http"]["requestOtherUrl"]>;
  * keeps Node alive for up to 110 s. Route those timeouts through
  * AbortSignal.timeout instead, whose timer does not hold the event loop.
  */
-function releaseRequestTimers(client: MatrixClient): void {
+export function releaseRequestTimers(client: MatrixClient): void {
   const http = client.http;
   const original = http.requestOtherUrl.bind(http);
   http.requestOtherUrl = <T>(...[method, url, body, opts]: RequestOtherUrlArgs): Promise<T> => {
@@ -227,7 +229,6 @@ export async function loginClient(
   password: string,
   opts: LoginOptions = {},
 ): Promise<MatrixClient> {
-  quietSdkLogger();
   const creds = await loginUser(hs, localpart, password, opts.deviceId === undefined ? {} : { deviceId: opts.deviceId });
   const client = createClient({
     baseUrl: hs.url,

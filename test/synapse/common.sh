@@ -1,5 +1,6 @@
 # Shared settings for the Synapse test harness scripts (sourced, not run).
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are used by the scripts that source this file
 
 HONOROIT_SYNAPSE_ROOT="${HONOROIT_TEST_SYNAPSE_ROOT:-${HOME:-/root}/.cache/honoroit-test/synapse-sid}"
 # Directory (inside the chroot) that holds one sub-directory per instance.
@@ -36,15 +37,13 @@ instance_running() {
   [[ "$(readlink "/proc/$pid/root" 2>/dev/null)" == "$(readlink -f "$HONOROIT_SYNAPSE_ROOT")" ]]
 }
 
-# any_instance_running [EXCEPT_PORT]: true if any instance (other than EXCEPT_PORT) is running.
+# any_instance_running: true if any instance started by start.sh is running.
 any_instance_running() {
-  local except="${1:-}" dir port
+  local dir
   [[ -d "$HONOROIT_SYNAPSE_INSTANCES" ]] || return 1
   for dir in "$HONOROIT_SYNAPSE_INSTANCES"/*/; do
     [[ -d "$dir" ]] || continue
-    port="$(basename "$dir")"
-    [[ "$port" == "$except" ]] && continue
-    instance_running "$port" && return 0
+    instance_running "$(basename "$dir")" && return 0
   done
   return 1
 }

@@ -1,7 +1,7 @@
 // Client-server API requests through matrix-js-sdk's HTTP client, with the retry policy the
 // whole adapter shares: obey 429, back off while the homeserver is unreachable, fail on 4xx.
 import { ConnectionError, createClient, HTTPError, MatrixError, Method, safeGetRetryAfterMs } from "matrix-js-sdk";
-import type { MatrixClient } from "matrix-js-sdk";
+import type { IRequestOpts, MatrixClient } from "matrix-js-sdk";
 import { HonoroitError } from "../../core/errors.ts";
 import type { Logger } from "../../core/ports.ts";
 import { isObject } from "./json.ts";
@@ -42,7 +42,7 @@ export function classifyFailure(error: unknown, signal?: AbortSignal): Failure {
   if (error instanceof HTTPError) {
     const status = error.httpStatus;
     const errcode = error instanceof MatrixError ? error.errcode : undefined;
-    const text = error instanceof MatrixError && error.data.error !== undefined ? String(error.data.error) : error.message;
+    const text = error instanceof MatrixError && typeof error.data.error === "string" ? error.data.error : error.message;
     const message = `${errcode ?? `HTTP ${status ?? "?"}`}: ${text}`;
     if (status === 429 || errcode === "M_LIMIT_EXCEEDED") {
       const ms = safeGetRetryAfterMs(error, -1);
@@ -137,7 +137,6 @@ export class MatrixApi {
   static create(homeserver: string, accessToken: string | undefined, options: Omit<MatrixApiOptions, "homeserver">): MatrixApi {
     const client = createClient({
       baseUrl: homeserver,
-      useAuthorizationHeader: true,
       ...(accessToken === undefined ? {} : { accessToken }),
     });
     return new MatrixApi(client.http, { ...options, homeserver });
@@ -199,10 +198,11 @@ export class MatrixApi {
     // would keep the process alive; AbortSignal.timeout does not.
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
-    const opts = { abortSignal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) };
+    // A cast: the SDK types `priority` as Pick<RequestInit, …>, which Node's RequestInit lacks.
+    const opts = { abortSignal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) } as IRequestOpts;
     try {
       return options.unauthenticated === true
-        ? await this.http.request<unknown>(method, urlPath, query, options.body, opts)
+        ? await this.http.request(method, urlPath, query, options.body, opts)
         : await this.http.authedRequest<unknown>(method, urlPath, query, options.body, opts);
     } catch (error) {
       if (timeout.aborted && signal?.aborted !== true) {

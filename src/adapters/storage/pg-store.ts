@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { DatabaseError, Pool, TypeOverrides } from "pg";
 import type { PoolClient, QueryResultRow } from "pg";
 import { HonoroitError } from "../../core/errors.ts";
@@ -41,6 +42,8 @@ const PG_PLACEHOLDER = (n: number): string => `$${n}`;
 const TOKEN_KEY = "token";
 /** "honoroit" in ASCII: the key of the advisory lock taken while migrating. */
 const MIGRATION_LOCK_KEY = "7524853744453004660";
+/** The longest close() waits for pooled connections to finish closing. */
+const CLOSE_WAIT_MS = 2000;
 /** How often openTicket retries when the open ticket it collided with was closed meanwhile. */
 const OPEN_ATTEMPTS = 5;
 
@@ -379,7 +382,18 @@ export class PgTicketStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // pool.end() resolves once its connections are told to end, not once they have. Wait for
+    // each one's "remove" (bounded), so that whoever comes next (a DROP DATABASE, a server
+    // shutdown) does not cut off a connection still saying goodbye.
+    let open = this.#pool.totalCount;
+    const allClosed = new Promise<void>((resolveClosed) => {
+      if (open === 0) resolveClosed();
+      this.#pool.on("remove", () => {
+        if (--open <= 0) resolveClosed();
+      });
+    });
     await this.#pool.end();
+    await Promise.race([allClosed, delay(CLOSE_WAIT_MS, undefined, { ref: false })]);
   }
 
   // --- helpers --------------------------------------------------------------------------

@@ -1,15 +1,11 @@
 import { notifyObservers, type HelpdeskDeps } from "../deps.ts";
 import type { EditEvent, MessageBody, MessageEvent, OutgoingMessage, ReactionEvent, RedactionEvent } from "../events.ts";
-import { localpartOf, serverOf, type UserId } from "../ids.ts";
+import { bridgeSource } from "../bridge-source.ts";
+import { serverOf, type UserId } from "../ids.ts";
 import { neutraliseRoomMention, sanitizeHtml, stripReplyFallback, textToHtml, userLink, escapeHtml } from "../format.ts";
 import type { RelayKind } from "../ports.ts";
 import type { Ticket } from "../ticket.ts";
 
-/** Bridge puppets are named like `telegram_123`; their prefix is the message's source. */
-export function messageSource(user: UserId): string {
-  const m = /^([a-z]+)_/.exec(localpartOf(user));
-  return m?.[1] ?? "matrix";
-}
 
 /** How a customer's message looks in the operators' thread. */
 export async function customerCopy(deps: HelpdeskDeps, ticket: Ticket, sender: UserId, content: MessageBody): Promise<OutgoingMessage> {
@@ -56,7 +52,7 @@ export async function relayCustomerMessage(deps: HelpdeskDeps, ticket: Ticket, e
   const copy = await customerCopy(deps, ticket, event.sender, event.content);
   const target = await deps.messenger.send(deps.operatorsRoom, copy, `relay:${event.eventId}`);
   await record(deps, ticket, "customer-to-thread", event, target);
-  deps.metrics.customerMessage(messageSource(event.sender), event.sender, serverOf(event.sender));
+  deps.metrics.customerMessage(bridgeSource(event.sender), event.sender, serverOf(event.sender));
   await notifyObservers(deps, (o) => o.customerMessage?.(ticket, event.content.body));
 }
 

@@ -1,0 +1,85 @@
+// The Matrix side of honoroit, assembled: log in, then a Messenger and a SyncLoop sharing one
+// API client. Imported lazily (`await import(...)`) by commands that talk to Matrix.
+import type { UserId } from "../../core/ids.ts";
+import type { KeyValueStore, Logger, SyncState } from "../../core/ports.ts";
+import { MatrixApi } from "./api.ts";
+import { login, loginOnce, MATRIX_NAMESPACE } from "./login.ts";
+import { MatrixMessenger } from "./messenger.ts";
+import { SyncLoop } from "./sync-loop.ts";
+
+export interface ConnectMatrixOptions {
+  /** Base URL of the homeserver (`HONOROIT_HOMESERVER`). */
+  readonly homeserver: string;
+  /** `HONOROIT_LOGIN`: a localpart, or a full MXID (required with a shared secret). */
+  readonly login: string;
+  readonly password?: string;
+  readonly sharedSecret?: string;
+  readonly token?: string;
+  /** Keeps the device id and access token (namespace "matrix"). */
+  readonly kv: KeyValueStore;
+  readonly logger: Logger;
+  /** Stops login retries; once connected, aborting it closes the connection like close(). */
+  readonly signal?: AbortSignal;
+  /**
+   * Where the sync loop saves its position. Default: the KeyValueStore, namespace "matrix",
+   * key "sync_token" (pass the Store, which is also a SyncState, to use its own column).
+   */
+  readonly syncState?: SyncState;
+  /**
+   * true (default, for `serve`): retry login while the homeserver is unreachable, until the
+   * signal fires. false (CLI): one attempt, an unreachable homeserver throws UNREACHABLE.
+   */
+  readonly retry?: boolean;
+}
+
+/** A logged-in bot. */
+export interface MatrixConnection {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly messenger: MatrixMessenger;
+  /** Not started: call `sync.run(handler, signal)`; `sync.health()` feeds `/_health`. */
+  readonly sync: SyncLoop;
+  /** Raw client-server API, with the adapter's retry policy (for account data, imports, …). */
+  readonly api: MatrixApi;
+  /** Aborts requests in flight and waits for a running sync loop to stop; stays logged in. */
+  close(): Promise<void>;
+}
+
+/** Logs the bot in (see login.ts) and builds its Messenger and SyncLoop. */
+export async function connectMatrix(options: ConnectMatrixOptions): Promise<MatrixConnection> {
+  const retry = options.retry ?? true;
+  const session = await (retry ? login : loginOnce)(options);
+  const controller = new AbortController();
+  const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal]);
+  const api = MatrixApi.create(session.homeserver, session.accessToken, {
+    logger: options.logger,
+    signal,
+    ...(retry ? {} : { maxAttempts: 3 }),
+  });
+  const messenger = new MatrixMessenger(api, session.userId);
+  const sync = new SyncLoop({
+    api,
+    botUser: session.userId,
+    state: options.syncState ?? kvSyncState(options.kv),
+    logger: options.logger,
+    signal,
+  });
+  return {
+    userId: session.userId,
+    deviceId: session.deviceId,
+    messenger,
+    sync,
+    api,
+    async close() {
+      controller.abort();
+      await sync.stopped();
+    },
+  };
+}
+
+function kvSyncState(kv: KeyValueStore): SyncState {
+  return {
+    getSyncToken: () => kv.kvGet(MATRIX_NAMESPACE, "sync_token"),
+    setSyncToken: (token) => kv.kvSet(MATRIX_NAMESPACE, "sync_token", token),
+  };
+}
