@@ -67,7 +67,7 @@ function toCommander(spec: CliCommand, root: Command, io: ProgramIo): Command {
   cmd.configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) }).exitOverride();
   cmd.action(async (...received: unknown[]) => {
     // commander passes the positional arguments, then the options object, then the command.
-    const positional = received.slice(0, -2).flatMap((v) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]));
+    const positional = received.slice(0, -2).flatMap((v): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : []));
     const options = cmd.opts<Record<string, unknown>>();
     const globals = root.opts<{ config?: string; logLevel?: string }>();
     const ctx = io.makeContext({

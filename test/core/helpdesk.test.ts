@@ -20,19 +20,19 @@ describe("helpdesk: opening and relaying", () => {
 
     const ops = h.messenger.sentTo(OPS);
     assert.equal(ops[0]?.body, "[OPEN] 1st request from example.com (1st by Alice (@alice:example.com))");
-    assert.deepEqual(ops[0]?.fields, { customer: ALICE, homeserver: "example.com" });
+    assert.deepEqual(ops[0].fields, { customer: ALICE, homeserver: "example.com" });
     assert.equal(ops[1]?.body, "Alice (@alice:example.com):\nhello, my printer is on fire");
-    assert.match(ops[1]?.html ?? "", /<a href="https:\/\/matrix\.to\/#\/%40alice%3Aexample\.com">Alice<\/a>:<br>hello, my printer is on fire/);
-    assert.deepEqual(ops[1]?.profile, { id: ALICE, displayname: "Alice" });
+    assert.match(ops[1].html ?? "", /<a href="https:\/\/matrix\.to\/#\/%40alice%3Aexample\.com">Alice<\/a>:<br>hello, my printer is on fire/);
+    assert.deepEqual(ops[1].profile, { id: ALICE, displayname: "Alice" });
     assert.equal(ops[2]?.body, "Alice (@alice:example.com):\nstill burning");
     const root = h.messenger.calls.find((c) => c.op === "send" && c.room === OPS);
     assert.ok(root && root.op === "send");
-    assert.equal(ops[1]?.threadRoot, root.id);
+    assert.equal(ops[1].threadRoot, root.id);
 
     const toAlice = h.messenger.sentTo(ROOM_A);
     assert.equal(toAlice.length, 1, "one greeting per request");
     assert.equal(toAlice[0]?.body, h.deps.options.get("text.greetings"));
-    assert.equal(toAlice[0]?.msgtype, "m.notice");
+    assert.equal(toAlice[0].msgtype, "m.notice");
     assert.equal(h.metrics.newRequests, 1);
   });
 
@@ -96,7 +96,7 @@ describe("helpdesk: opening and relaying", () => {
     await h.helpdesk.handle(h.message(ROOM_A, ALICE, { msgtype: "m.image", body: "cat.png", media: { url: "mxc://example.com/cat", info: { mimetype: "image/png" } } }));
     const copy = h.messenger.sentTo(OPS)[1];
     assert.equal(copy?.msgtype, "m.image");
-    assert.equal(copy?.media?.url, "mxc://example.com/cat");
+    assert.equal(copy.media?.url, "mxc://example.com/cat");
   });
 });
 
@@ -123,7 +123,7 @@ describe("helpdesk: operators", () => {
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho done", { threadRoot: root }));
     assert.equal(h.messenger.sentTo(ROOM_A).at(-1)?.body, h.deps.options.get("text.done"));
     const edit = h.messenger.calls.find((c) => c.op === "edit");
-    assert.ok(edit && edit.op === "edit");
+    assert.ok(edit?.op === "edit");
     assert.equal(edit.target, root);
     assert.equal(edit.message.body, "[DONE] 1st request from example.com (1st by @alice:example.com)");
     assert.ok(h.messenger.calls.some((c) => c.op === "leave" && c.room === ROOM_A));

@@ -10,8 +10,11 @@ import { waitFor, waitForEvent } from "../support/synapse.ts";
 import { makeWorld } from "./world.ts";
 
 const defaultText = (key: "text.greetings" | "text.done"): string => optionDef(key).default;
-const rel = (ev: MatrixEvent): { rel_type?: string; event_id?: string; key?: string } =>
-  (ev.getContent()["m.relates_to"] ?? ev.getWireContent()["m.relates_to"] ?? {}) as { rel_type?: string; event_id?: string; key?: string };
+interface Relation { rel_type?: string; event_id?: string; key?: string }
+const rel = (ev: MatrixEvent): Relation => {
+  const r: unknown = ev.getContent()["m.relates_to"] ?? ev.getWireContent()["m.relates_to"];
+  return typeof r === "object" && r !== null ? r : {};
+};
 
 describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
   it("runs a request from the first message to done", async (t) => {
@@ -61,7 +64,7 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
       "m.relates_to": { rel_type: "m.replace", event_id: customerMsg },
     } as never);
     const edit = await waitForEvent(w.operator.client, w.opsRoom, (ev) => rel(ev).rel_type === "m.replace" && rel(ev).event_id === copyId);
-    assert.match(String((edit.getContent()["m.new_content"] as { body: string }).body), /on fire!!$/);
+    assert.match((edit.getContent()["m.new_content"] as { body: string }).body, /on fire!!$/);
 
     // The operator reacts to the copy; the customer sees the reaction on her own message.
     await w.operator.client.sendEvent(w.opsRoom, "m.reaction" as never, { "m.relates_to": { rel_type: "m.annotation", event_id: copyId, key: "👍" } } as never);
@@ -109,7 +112,7 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
     assert.equal(closed.code, 0, closed.stderr);
     const [ticket] = JSON.parse(closed.stdout) as { status: string; closeReason: string; title: string }[];
     assert.equal(ticket?.closeReason, "operator");
-    assert.match(ticket?.title ?? "", /^\[DONE\] 1st request from localhost/);
+    assert.match(ticket.title, /^\[DONE\] 1st request from localhost/);
 
     assert.equal(await serve.stop("SIGTERM"), 0, serve.output);
   });

@@ -27,8 +27,8 @@ export async function roomHistory(client: MatrixClient, roomId: string): Promise
 
 /** The relation of an event (`m.relates_to`), if any. */
 export function relation(ev: RawEvent): { rel_type?: string; event_id?: string } {
-  const rel = ev.content["m.relates_to"];
-  return typeof rel === "object" && rel !== null ? (rel as { rel_type?: string; event_id?: string }) : {};
+  const rel: unknown = ev.content["m.relates_to"];
+  return typeof rel === "object" && rel !== null ? rel : {};
 }
 
 /** Messages posted in the thread under `root` (no edits), oldest first. */

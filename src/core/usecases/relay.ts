@@ -79,7 +79,9 @@ export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditE
   const copy = relay.kind === "customer-to-thread"
     ? await customerCopy(deps, ticket, event.sender, event.content)
     : operatorCopy(event.content, false);
-  const { threadRoot: _thread, ...edited } = copy;
+  // An edit carries its own relation (m.replace); the thread is the original's.
+  const edited = { ...copy };
+  delete edited.threadRoot;
   await deps.messenger.edit(relay.targetRoom, relay.targetEvent, edited, `edit:${event.eventId}`);
   await deps.store.touch(ticket.id, deps.clock.now());
 }
