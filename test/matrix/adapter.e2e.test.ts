@@ -2,7 +2,7 @@
 // and the sync loop delivering what a customer's matrix-js-sdk client does, across restarts.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { EventType, Preset, RelationType } from "matrix-js-sdk";
+import { EventType, MsgType, Preset, RelationType } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
 import { isHonoroitError } from "../../src/core/errors.ts";
 import type { IncomingEvent } from "../../src/core/events.ts";
@@ -147,18 +147,18 @@ describe("messenger", () => {
     assert.deepEqual(new Set(await conn.messenger.members(room, true)), new Set([conn.userId, alice.userId]));
 
     const body = `once ${uniqueName("k")}`;
-    const a = await conn.messenger.send(room, { msgtype: "m.text", body }, "key-1");
-    const b = await conn.messenger.send(room, { msgtype: "m.text", body }, "key-1");
+    const a = await conn.messenger.send(room, { msgtype: MsgType.Text, body }, "key-1");
+    const b = await conn.messenger.send(room, { msgtype: MsgType.Text, body }, "key-1");
     assert.equal(b, a, "same key, same event");
 
     // A new access token on the same device (the saved token lost, as after a restore).
     await store.kvDelete(MATRIX_NAMESPACE, "access_token");
     const again = await connect(hs, botName, store);
     assert.equal(again.deviceId, conn.deviceId);
-    const c = await again.messenger.send(room, { msgtype: "m.text", body }, "key-1");
+    const c = await again.messenger.send(room, { msgtype: MsgType.Text, body }, "key-1");
     assert.equal(c, a, "Synapse de-duplicates transaction ids per device, across access tokens");
 
-    const d = await again.messenger.send(room, { msgtype: "m.text", body }, "key-2");
+    const d = await again.messenger.send(room, { msgtype: MsgType.Text, body }, "key-2");
     assert.notEqual(d, a);
     const reader = await connect(hs, botName, store);
     const history = await reader.api.requestObject(Method.Get, path`/rooms/${room}/messages`, { query: { dir: "b", limit: "50" } });
@@ -176,9 +176,9 @@ describe("messenger", () => {
     const conn = await connect(hs, botName, new MemoryStore());
     const room = await conn.messenger.createDirectRoom(alice.userId as UserId);
 
-    const root = await conn.messenger.send(room, { msgtype: "m.text", body: "[OPEN] title", fields: { customer: alice.userId } }, "root");
+    const root = await conn.messenger.send(room, { msgtype: MsgType.Text, body: "[OPEN] title", fields: { customer: alice.userId } }, "root");
     const reply = await conn.messenger.send(room, { msgtype: "m.notice", body: "in thread", threadRoot: root }, "reply");
-    const edit = await conn.messenger.edit(room, root, { msgtype: "m.text", body: "[DONE] title", mentions: [] }, "edit");
+    const edit = await conn.messenger.edit(room, root, { msgtype: MsgType.Text, body: "[DONE] title", mentions: [] }, "edit");
     const reaction = await conn.messenger.react(room, reply, "👍", "react");
     await conn.messenger.redact(room, reaction, "test", "redact");
     await conn.messenger.redact(room, reaction, "test", "redact");
@@ -235,16 +235,13 @@ describe("sync loop", () => {
     });
 
     // --- the customer does things ---------------------------------------------------------
-    const hello = (await alice.sendMessage(roomId, { msgtype: "m.text", body: "hello" })).event_id;
-    const threaded = (await alice.sendMessage(roomId, {
-      msgtype: "m.text",
-      body: "in a thread",
-      "m.relates_to": { rel_type: RelationType.Thread, event_id: hello, is_falling_back: true, "m.in_reply_to": { event_id: hello } },
-    })).event_id;
+    const hello = (await alice.sendMessage(roomId, { msgtype: MsgType.Text, body: "hello" })).event_id;
+    // With a thread id the SDK adds the thread relation, as a client with threads does.
+    const threaded = (await alice.sendMessage(roomId, hello, { msgtype: MsgType.Text, body: "in a thread" })).event_id;
     const edit = (await alice.sendMessage(roomId, {
-      msgtype: "m.text",
+      msgtype: MsgType.Text,
       body: "* hello, edited",
-      "m.new_content": { msgtype: "m.text", body: "hello, edited" },
+      "m.new_content": { msgtype: MsgType.Text, body: "hello, edited" },
       "m.relates_to": { rel_type: RelationType.Replace, event_id: hello },
     })).event_id;
     const reaction = (await alice.sendEvent(roomId, EventType.Reaction, {
@@ -277,7 +274,7 @@ describe("sync loop", () => {
     await loop1.stop();
     const delivered1 = new Set(loop1.events.map((e) => e.eventId));
     const whileStopped: string[] = [];
-    for (const body of ["one", "two", "three"]) whileStopped.push((await alice.sendMessage(roomId, { msgtype: "m.text", body })).event_id);
+    for (const body of ["one", "two", "three"]) whileStopped.push((await alice.sendMessage(roomId, { msgtype: MsgType.Text, body })).event_id);
 
     const bot2 = await connect(hs, botName, store, logger);
     assert.equal(bot2.deviceId, bot.deviceId);
@@ -292,7 +289,7 @@ describe("sync loop", () => {
     // --- 200 events while stopped: more than one timeline, the gap is filled -----------------
     const many: string[] = [];
     for (let i = 0; i < 200; i++) {
-      many.push((await alice.sendMessage(roomId, { msgtype: "m.text", body: `bulk ${i}` })).event_id);
+      many.push((await alice.sendMessage(roomId, { msgtype: MsgType.Text, body: `bulk ${i}` })).event_id);
     }
     const bot3 = await connect(hs, botName, store, logger);
     const loop3 = runLoop(bot3);
@@ -300,6 +297,8 @@ describe("sync loop", () => {
     await sleep(500);
     await loop3.stop();
     assert.deepEqual(fromAlice(loop3.events).map((e) => e.eventId), many, "all 200, oldest first, once each");
+    const gaps = logger.lines.filter((l) => l.message === "filled a gap in a room's timeline" && l.fields?.["room"] === room);
+    assert.ok(gaps.some((l) => Number(l.fields?.["events"]) >= 90), "the timeline was limited and backfilled");
     assert.deepEqual(logger.lines.filter((l) => l.level === "error"), []);
   });
 });

@@ -13,23 +13,26 @@ function ev(over: Record<string, unknown>): Record<string, unknown> {
   return { event_id: "$e1", sender: "@alice:example.com", origin_server_ts: TS, type: "m.room.message", content: {}, ...over };
 }
 
+/** An expected event written with plain strings for ids. */
+const E = (x: object): IncomingEvent => x as IncomingEvent;
+
 const base = { room: ROOM, eventId: "$e1", sender: "@alice:example.com", ts: new Date(TS) };
 
 const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | undefined }[] = [
   {
     name: "text message",
     raw: ev({ content: { msgtype: "m.text", body: "hi" } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "hi" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "hi" } }),
   },
   {
     name: "html message",
     raw: ev({ content: { msgtype: "m.text", body: "*hi*", format: "org.matrix.custom.html", formatted_body: "<em>hi</em>" } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "*hi*", html: "<em>hi</em>" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "*hi*", html: "<em>hi</em>" } }),
   },
   {
     name: "formatted_body in an unknown format is ignored",
     raw: ev({ content: { msgtype: "m.text", body: "x", format: "text/markdown", formatted_body: "*x*" } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "x" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "x" } }),
   },
   {
     name: "threaded message with a fallback reply: thread root, no reply",
@@ -40,7 +43,7 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
         "m.relates_to": { rel_type: "m.thread", event_id: "$root", is_falling_back: true, "m.in_reply_to": { event_id: "$root" } },
       },
     }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "in thread" }, threadRoot: "$root" } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "in thread" }, threadRoot: "$root" }),
   },
   {
     name: "a real reply inside a thread",
@@ -51,42 +54,42 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
         "m.relates_to": { rel_type: "m.thread", event_id: "$root", is_falling_back: false, "m.in_reply_to": { event_id: "$other" } },
       },
     }),
-    expected: {
+    expected: E({
       ...base, type: "message", content: { msgtype: "m.text", body: "re" }, threadRoot: "$root", replyTo: "$other",
-    } as IncomingEvent,
+    }),
   },
   {
     name: "plain reply",
     raw: ev({ content: { msgtype: "m.text", body: "re", "m.relates_to": { "m.in_reply_to": { event_id: "$parent" } } } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "re" }, replyTo: "$parent" } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "re" }, replyTo: "$parent" }),
   },
   {
     name: "image with info and filename",
     raw: ev({
       content: { msgtype: "m.image", body: "cat", url: "mxc://example.com/cat", filename: "cat.png", info: { mimetype: "image/png", w: 10 } },
     }),
-    expected: {
+    expected: E({
       ...base,
       type: "message",
       content: { msgtype: "m.image", body: "cat", media: { url: "mxc://example.com/cat", filename: "cat.png", info: { mimetype: "image/png", w: 10 } } },
-    } as IncomingEvent,
+    }),
   },
   {
     name: "encrypted media (file, no url) has no media",
     raw: ev({ content: { msgtype: "m.file", body: "secret.pdf", file: { url: "mxc://example.com/x", key: {} } } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.file", body: "secret.pdf" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.file", body: "secret.pdf" } }),
   },
   {
     name: "a url that is not mxc is not media",
     raw: ev({ content: { msgtype: "m.file", body: "f", url: "https://example.com/f" } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.file", body: "f" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.file", body: "f" } }),
   },
   {
     name: "sticker becomes an image message",
     raw: ev({ type: "m.sticker", content: { body: "wave", url: "mxc://example.com/s", info: { mimetype: "image/webp" } } }),
-    expected: {
+    expected: E({
       ...base, type: "message", content: { msgtype: "m.image", body: "wave", media: { url: "mxc://example.com/s", info: { mimetype: "image/webp" } } },
-    } as IncomingEvent,
+    }),
   },
   {
     name: "edit uses m.new_content",
@@ -98,14 +101,14 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
         "m.relates_to": { rel_type: "m.replace", event_id: "$orig" },
       },
     }),
-    expected: { ...base, type: "edit", target: "$orig", content: { msgtype: "m.text", body: "fixed", html: "<b>fixed</b>" } } as IncomingEvent,
+    expected: E({ ...base, type: "edit", target: "$orig", content: { msgtype: "m.text", body: "fixed", html: "<b>fixed</b>" } }),
   },
   {
     name: "edit whose m.new_content lacks msgtype takes the fallback's",
     raw: ev({
       content: { msgtype: "m.notice", body: "* x", "m.new_content": { body: "x" }, "m.relates_to": { rel_type: "m.replace", event_id: "$orig" } },
     }),
-    expected: { ...base, type: "edit", target: "$orig", content: { msgtype: "m.notice", body: "x" } } as IncomingEvent,
+    expected: E({ ...base, type: "edit", target: "$orig", content: { msgtype: "m.notice", body: "x" } }),
   },
   {
     name: "edit without m.new_content",
@@ -115,7 +118,7 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
   {
     name: "reaction",
     raw: ev({ type: "m.reaction", content: { "m.relates_to": { rel_type: "m.annotation", event_id: "$msg", key: "👍" } } }),
-    expected: { ...base, type: "reaction", target: "$msg", key: "👍" } as IncomingEvent,
+    expected: E({ ...base, type: "reaction", target: "$msg", key: "👍" }),
   },
   {
     name: "reaction without key",
@@ -125,12 +128,12 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
   {
     name: "redaction, room v11 (redacts in content) with reason",
     raw: ev({ type: "m.room.redaction", content: { redacts: "$bad", reason: "oops" } }),
-    expected: { ...base, type: "redaction", target: "$bad", reason: "oops" } as IncomingEvent,
+    expected: E({ ...base, type: "redaction", target: "$bad", reason: "oops" }),
   },
   {
     name: "redaction, older rooms (top-level redacts)",
     raw: ev({ type: "m.room.redaction", redacts: "$bad", content: {} }),
-    expected: { ...base, type: "redaction", target: "$bad" } as IncomingEvent,
+    expected: E({ ...base, type: "redaction", target: "$bad" }),
   },
   {
     name: "redaction without target",
@@ -145,14 +148,14 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
       content: { membership: "join", displayname: "Carol" },
       unsigned: { prev_content: { membership: "invite" } },
     }),
-    expected: {
+    expected: E({
       ...base, type: "membership", user: "@carol:example.com", membership: "join", previous: "invite", displayname: "Carol",
-    } as IncomingEvent,
+    }),
   },
   {
     name: "membership: leave, no previous",
     raw: ev({ type: "m.room.member", state_key: "@alice:example.com", content: { membership: "leave" } }),
-    expected: { ...base, type: "membership", user: "@alice:example.com", membership: "leave" } as IncomingEvent,
+    expected: E({ ...base, type: "membership", user: "@alice:example.com", membership: "leave" }),
   },
   {
     name: "membership: unknown value",
@@ -167,7 +170,7 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
   {
     name: "encrypted",
     raw: ev({ type: "m.room.encrypted", content: { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "…" } }),
-    expected: { ...base, type: "undecryptable" } as IncomingEvent,
+    expected: E({ ...base, type: "undecryptable" }),
   },
   {
     name: "redacted message is skipped",
@@ -190,15 +193,15 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
   {
     name: "m.relates_to not an object",
     raw: ev({ content: { msgtype: "m.text", body: "x", "m.relates_to": "$root" } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "x" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "x" } }),
   },
   {
     name: "thread root not an event id",
     raw: ev({ content: { msgtype: "m.text", body: "x", "m.relates_to": { rel_type: "m.thread", event_id: 7 } } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.text", body: "x" } } as IncomingEvent,
+    expected: E({ ...base, type: "message", content: { msgtype: "m.text", body: "x" } }),
   },
   { name: "info not an object is dropped", raw: ev({ content: { msgtype: "m.image", body: "i", url: "mxc://a/b", info: "big" } }),
-    expected: { ...base, type: "message", content: { msgtype: "m.image", body: "i", media: { url: "mxc://a/b" } } } as IncomingEvent },
+    expected: E({ ...base, type: "message", content: { msgtype: "m.image", body: "i", media: { url: "mxc://a/b" } } }) },
 ];
 
 describe("parseTimelineEvent", () => {

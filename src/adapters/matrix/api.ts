@@ -2,6 +2,7 @@
 // whole adapter shares: obey 429, back off while the homeserver is unreachable, fail on 4xx.
 import { ConnectionError, createClient, HTTPError, MatrixError, Method, safeGetRetryAfterMs } from "matrix-js-sdk";
 import type { IRequestOpts, MatrixClient } from "matrix-js-sdk";
+import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { HonoroitError } from "../../core/errors.ts";
 import type { Logger } from "../../core/ports.ts";
 import { isObject } from "./json.ts";
@@ -137,6 +138,7 @@ export class MatrixApi {
   static create(homeserver: string, accessToken: string | undefined, options: Omit<MatrixApiOptions, "homeserver">): MatrixApi {
     const client = createClient({
       baseUrl: homeserver,
+      logger: sdkLogger(options.logger),
       ...(accessToken === undefined ? {} : { accessToken }),
     });
     return new MatrixApi(client.http, { ...options, homeserver });
@@ -224,6 +226,17 @@ export class MatrixApi {
     if (signals.length <= 1) return signals[0];
     return AbortSignal.any(signals);
   }
+}
+
+/**
+ * The SDK's own log lines, demoted to debug: what matters (a refused token, an unreachable
+ * server) this adapter reports itself, in its own words. Its chatter is dropped.
+ */
+function sdkLogger(logger: Logger): SdkLogger {
+  const drop = (): void => undefined;
+  const keep = (...msg: unknown[]): void => logger.debug(`matrix-js-sdk: ${msg.map((m) => (m instanceof Error ? m.message : String(m))).join(" ")}`);
+  const sdk: SdkLogger = { trace: drop, debug: drop, info: drop, warn: keep, error: keep, getChild: () => sdk };
+  return sdk;
 }
 
 function seconds(ms: number): string {

@@ -238,7 +238,9 @@ export class SyncLoop {
         this.options.logger.warn("a room's timeline has a gap but no prev_batch: missed events are not delivered", { room });
       } else {
         try {
-          raw = [...(await this.backfill(room, prevBatch, since, signal)), ...raw];
+          const missed = await this.backfill(room, prevBatch, since, signal);
+          this.options.logger.info("filled a gap in a room's timeline", { room, events: missed.length });
+          raw = [...missed, ...raw];
         } catch (error) {
           if (!(error instanceof MatrixRequestError)) throw error;
           this.options.logger.error("filling a room's gap failed: missed events are not delivered", { room, error: error.message });
