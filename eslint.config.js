@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "test/.synapse/", "eslint.config.js", ".ci/"] },
+  { ignores: ["dist/", "node_modules/", "eslint.config.js", ".ci/", "test/cli/fixtures/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
