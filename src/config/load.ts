@@ -3,6 +3,7 @@ import path from "node:path";
 import { cosmiconfig } from "cosmiconfig";
 import type { Loader } from "cosmiconfig";
 import { HonoroitError } from "../core/errors.ts";
+import { closestMatch } from "../core/typo.ts";
 import type { RoomId } from "../core/ids.ts";
 import {
   CONFIG_GROUPS,
@@ -144,32 +145,11 @@ function isPlainObject(raw: unknown): raw is Record<string, unknown> {
   return typeof raw === "object" && raw !== null && !Array.isArray(raw);
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
 
 /** "; did you mean X?" for the closest candidate, when one is close enough to be a typo. */
 function suggestion(name: string, candidates: Iterable<string>): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
-  return best !== undefined && bestDistance <= limit ? `; did you mean ${best}?` : "";
+  const best = closestMatch(name, candidates, Math.max(1, Math.min(3, Math.floor(name.length / 3))));
+  return best !== undefined ? `; did you mean ${best}?` : "";
 }
 
 /** Formats a problem as one line: `<key> (<source>): <message>`. */

@@ -1,4 +1,5 @@
 import { formatDuration, parseDuration } from "./duration.ts";
+import { closestMatch } from "./typo.ts";
 import { HonoroitError, isHonoroitError } from "./errors.ts";
 import type { RoomId } from "./ids.ts";
 
@@ -366,31 +367,9 @@ function suggestKey(typed: string): OptionKey | undefined {
   if (typed === "") return undefined;
   const bySuffix = OPTION_KEYS.find((k) => k.endsWith(`.${typed}`));
   if (bySuffix !== undefined) return bySuffix;
-  let best: OptionKey | undefined;
-  let bestDistance = Infinity;
-  for (const k of OPTION_KEYS) {
-    const d = editDistance(typed, k);
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined;
+  return closestMatch(typed, OPTION_KEYS, Math.max(2, Math.floor(typed.length / 3)));
 }
 
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
 
 // ---------------------------------------------------------------------------
 // Using option values.

@@ -91,6 +91,21 @@ describe("helpdesk: opening and relaying", () => {
     assert.match(copy.html ?? "", /<i>help<\/i>/);
   });
 
+  it("never runs commands from a customer: their `!ho done` is just relayed", async () => {
+    const h = await makeHelpdesk();
+    await h.helpdesk.handle(h.message(ROOM_A, ALICE, "!ho done"));
+    assert.equal(h.messenger.sentTo(OPS)[1]?.body, "@alice:example.com:\n!ho done");
+    assert.equal((await h.store.listTickets({ status: "open" })).length, 1);
+  });
+
+  it("warns a customer once whose encrypted messages it cannot read", async () => {
+    const h = await makeHelpdesk();
+    for (const id of ["$enc1", "$enc2"]) {
+      await h.helpdesk.handle({ type: "undecryptable", room: ROOM_A, sender: ALICE, eventId: id as EventId, ts: new Date() });
+    }
+    assert.deepEqual(h.messenger.sentTo(ROOM_A).map((m) => m.body), [h.deps.options.get("text.greetings.before.encryption")]);
+  });
+
   it("relays media as media with the same mxc", async () => {
     const h = await makeHelpdesk();
     await h.helpdesk.handle(h.message(ROOM_A, ALICE, { msgtype: "m.image", body: "cat.png", media: { url: "mxc://example.com/cat", info: { mimetype: "image/png" } } }));

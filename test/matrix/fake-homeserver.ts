@@ -24,10 +24,11 @@ export class FakeHomeserver {
   ) {}
 
   static async start(route: (req: FakeRequest, fake: FakeHomeserver) => FakeResponse | Promise<FakeResponse>): Promise<FakeHomeserver> {
-    let fake: FakeHomeserver | undefined;
+    const holder: { fake?: FakeHomeserver } = {};
     const server = createServer((req, res) => {
       void (async () => {
         const request = await readRequest(req);
+        const fake = holder.fake;
         if (fake === undefined) throw new Error("not started");
         fake.requests.push(request);
         const answer = await route(request, fake);
@@ -41,7 +42,8 @@ export class FakeHomeserver {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeHomeserver(server, `http://127.0.0.1:${port}`);
+    const fake = new FakeHomeserver(server, `http://127.0.0.1:${port}`);
+    holder.fake = fake;
     return fake;
   }
 

@@ -20,7 +20,7 @@ export async function customerCopy(deps: HelpdeskDeps, ticket: Ticket, sender: U
   if (content.media !== undefined) {
     return { ...withoutUndefined(base), msgtype: content.msgtype, body: neutraliseRoomMention(content.body), media: content.media };
   }
-  const label = `${name} (${sender})`;
+  const label = name === sender ? sender : `${name} (${sender})`;
   const inner = content.html !== undefined ? sanitizeHtml(content.html) : textToHtml(content.body);
   return {
     ...withoutUndefined(base),
