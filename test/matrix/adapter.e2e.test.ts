@@ -205,6 +205,29 @@ async function loginClientFor(hs: SynapseEnv, name: string): Promise<MatrixClien
 }
 
 describe("sync loop", () => {
+  it("the very first start delivers pending invites and no history", async (t) => {
+    const hs = skipUnlessSynapse(t);
+    if (hs === undefined) return;
+    const botName = uniqueName("bot");
+    const aliceName = uniqueName("alice");
+    const botReg = await registerUser(hs, botName, PASSWORD);
+    await registerUser(hs, aliceName, PASSWORD);
+    const alice = await loginClientFor(hs, aliceName);
+    // History the bot can see (it was in the room), and a pending invite.
+    const { room_id: seenRoom } = await alice.createRoom({ preset: Preset.PublicChat });
+    const store = new MemoryStore();
+    const bot = await connect(hs, botName, store);
+    await bot.messenger.join(seenRoom as RoomId);
+    await alice.sendMessage(seenRoom, { msgtype: MsgType.Text, body: "before the bot ever synced" });
+    const { room_id: invitedRoom } = await alice.createRoom({ is_direct: true, preset: Preset.TrustedPrivateChat, invite: [botReg.userId] });
+
+    const loop = runLoop(bot);
+    await waitFor(async () => (await store.getSyncToken()) ?? undefined, { what: "the first sync token" });
+    await sleep(300);
+    await loop.stop();
+    assert.deepEqual(loop.events.map((e) => [e.type, e.room]), [["invite", invitedRoom]]);
+  });
+
   it("delivers what a customer does, in order; resumes from the saved token; fills gaps", async (t) => {
     const hs = skipUnlessSynapse(t);
     if (hs === undefined) return;
@@ -230,6 +253,7 @@ describe("sync loop", () => {
     const invite = await waitFor(() => loop1.events.find((e) => e.type === "invite" && e.room === room), { what: "the invite" });
     assert.equal(invite.sender, alice.getUserId());
     assert.ok(invite.type === "invite" && invite.isDirect);
+    assert.ok(!invite.eventId.startsWith("$honoroit-invite-"), "Synapse sends the invite event itself, with its id");
     await waitFor(() => loop1.events.find((e) => e.type === "membership" && e.user === bot.userId && e.membership === "join"), {
       what: "the bot's own join, delivered too",
     });

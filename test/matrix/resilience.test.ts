@@ -152,7 +152,8 @@ describe("login", () => {
 
 describe("messenger", () => {
   function messenger(url: string, maxAttempts = 10): MatrixMessenger {
-    return new MatrixMessenger(MatrixApi.create(url, "tok", { logger: new RecordingLogger(), maxAttempts }), BOT);
+    const logger = new RecordingLogger();
+    return new MatrixMessenger(MatrixApi.create(url, "tok", { logger, maxAttempts }), BOT, logger);
   }
 
   it("transaction ids are derived from the key, stable and URL-safe", () => {

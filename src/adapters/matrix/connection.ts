@@ -56,7 +56,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     signal,
     ...(retry ? {} : { maxAttempts: 3 }),
   });
-  const messenger = new MatrixMessenger(api, session.userId);
+  const messenger = new MatrixMessenger(api, session.userId, options.logger);
   const sync = new SyncLoop({
     api,
     botUser: session.userId,

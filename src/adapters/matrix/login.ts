@@ -49,8 +49,8 @@ export function sharedSecretToken(userId: string, secret: string): string {
 
 /**
  * Logs in, retrying with backoff (1 s doubling to 60 s, a warn line each time) while the
- * homeserver is unreachable, until `signal` fires (then throws UNREACHABLE). Refused
- * credentials throw BAD_CONFIG.
+ * homeserver is unreachable, until `signal` fires (then throws the signal's abort reason).
+ * Refused credentials throw BAD_CONFIG.
  */
 export function login(options: LoginOptions): Promise<MatrixSession> {
   return logIn(options, Infinity);

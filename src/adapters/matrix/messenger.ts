@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { OutgoingMessage } from "../../core/events.ts";
 import { parseEventId, parseRoomId, parseUserId } from "../../core/ids.ts";
 import type { EventId, RoomId, UserId } from "../../core/ids.ts";
-import type { Messenger, Profile } from "../../core/ports.ts";
+import type { Logger, Messenger, Profile } from "../../core/ports.ts";
 import { MatrixRequestError, Method, path } from "./api.ts";
 import type { MatrixApi } from "./api.ts";
 import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
@@ -24,6 +24,7 @@ export class MatrixMessenger implements Messenger {
   constructor(
     private readonly api: MatrixApi,
     readonly botUser: UserId,
+    private readonly logger: Logger,
   ) {}
 
   send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
@@ -67,8 +68,12 @@ export class MatrixMessenger implements Messenger {
       body: { is_direct: true, preset: "trusted_private_chat", invite: [user] },
     });
     const room = parseRoomId(stringAt(response, "room_id") ?? "");
-    const update = this.directUpdate.then(() => this.addDirectRoom(user, room));
-    this.directUpdate = update.catch(() => undefined);
+    // The room exists and the user is invited: a failure to label it in m.direct is not worth
+    // failing the call for (a retry would create a second room).
+    const update = this.directUpdate.then(() => this.addDirectRoom(user, room)).catch((error: unknown) => {
+      this.logger.warn("could not add the new room to the bot's m.direct", { room, user, error: error instanceof Error ? error.message : String(error) });
+    });
+    this.directUpdate = update;
     await update;
     return room;
   }
