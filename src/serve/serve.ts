@@ -23,6 +23,8 @@ export interface ServeOptions {
 /** How often options changed from the command line are picked up by a running bot. */
 const OPTIONS_RELOAD_MS = 30_000;
 
+const AUTO_CLOSE_TICK_MS = 5_000;
+
 /** Auto-close checks run often enough for the configured idle time, and at least hourly. */
 export function autoCloseInterval(afterMs: number): number {
   return Math.min(3_600_000, Math.max(10_000, Math.floor(afterMs / 10)));
@@ -103,16 +105,27 @@ export async function serve(opts: ServeOptions): Promise<void> {
       await refresh();
       timers.push(setInterval(() => void refresh().catch((error: unknown) => logger.warn("could not reload options", { error: String(error) })), OPTIONS_RELOAD_MS));
 
-      let autoCloseTimer: NodeJS.Timeout | undefined;
-      const autoClose = async (): Promise<void> => {
-        const n = await helpdesk.autoClose().catch((error: unknown) => {
+      // A short tick that runs the check when it is due, so a new `autoclose.after` set from
+      // chat or the CLI applies within seconds rather than after the old interval.
+      let lastAutoClose = 0;
+      let autoClosing = false;
+      const autoCloseTick = async (): Promise<void> => {
+        const after = options.get("autoclose.after");
+        const now = opts.clock.now().getTime();
+        if (autoClosing || after === 0 || now - lastAutoClose < autoCloseInterval(after)) return;
+        autoClosing = true;
+        lastAutoClose = now;
+        try {
+          const n = await helpdesk.autoClose();
+          if (n > 0) logger.info("auto-closed idle requests", { count: n });
+        } catch (error) {
           logger.error("auto-close failed", { error: String(error) });
-          return 0;
-        });
-        if (n > 0) logger.info("auto-closed idle requests", { count: n });
-        if (!signal.aborted) autoCloseTimer = setTimeout(() => void autoClose(), autoCloseInterval(options.get("autoclose.after") || 3_600_000));
+        } finally {
+          autoClosing = false;
+        }
       };
-      void autoClose();
+      timers.push(setInterval(() => void autoCloseTick(), AUTO_CLOSE_TICK_MS));
+      void autoCloseTick();
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
@@ -123,7 +136,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
           logger.error("event handling failed", { event: event.eventId, room: event.room, type: event.type, error });
         }
       }, signal);
-      if (autoCloseTimer !== undefined) clearTimeout(autoCloseTimer);
     } finally {
       await connection.close();
     }
