@@ -71,6 +71,16 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
     const reaction = await waitForEvent(w.customer.client, dm, (ev) => ev.getType() === "m.reaction" && ev.getSender() === w.bot);
     assert.deepEqual({ target: rel(reaction).event_id, key: rel(reaction).key }, { target: customerMsg, key: "👍" });
 
+    // The customer sends something and takes it back; the copy disappears from the thread too.
+    const { event_id: oops } = await w.customer.client.sendTextMessage(dm, "my password is hunter2");
+    const oopsCopy = await waitForEvent(w.operator.client, w.opsRoom, (ev) => String(ev.getContent().body).endsWith("my password is hunter2"));
+    await w.customer.client.redactEvent(dm, oops);
+    await waitFor(async () => {
+      const history = await roomHistory(w.operator.client, w.opsRoom);
+      const copyNow = history.find((e) => e.event_id === oopsCopy.getId());
+      return copyNow !== undefined && copyNow.unsigned?.["redacted_because"] !== undefined ? true : undefined;
+    }, { what: "the copy of the redacted message to be redacted" });
+
     // A shell command reads the same store while serve runs.
     const listed = await runCli(["tickets", "list", "--json"], w.env);
     assert.equal(listed.code, 0, listed.stderr);
@@ -106,7 +116,7 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
     assert.match(metrics, /^honoroit_request_new 1$/m);
     assert.match(metrics, /^honoroit_request_done 1$/m);
     assert.match(metrics, /^honoroit_messages_operator 1$/m);
-    assert.match(metrics, new RegExp(`^honoroit_messages_customer\\{source="matrix",sender="${w.customer.userId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}",domain="localhost"\\} 1$`, "m"));
+    assert.match(metrics, new RegExp(`^honoroit_messages_customer\\{source="matrix",sender="${w.customer.userId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}",domain="localhost"\\} 2$`, "m"));
 
     const closed = await runCli(["tickets", "list", "--status", "closed", "--json"], w.env);
     assert.equal(closed.code, 0, closed.stderr);
