@@ -32,6 +32,16 @@ describe("request lifecycle", { timeout: 240_000 }, () => {
     assert.equal((JSON.parse(listed.stdout) as { closeReason: string }[])[0]?.closeReason, "auto");
   });
 
+  it("relays what a customer wrote before the bot joined (how clients open a direct chat)", async (t) => {
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    w.track(await ServeProcess.start(w.env));
+    const { room_id: dm } = await w.customer.client.createRoom({ is_direct: true, invite: [w.bot] });
+    await w.customer.client.sendTextMessage(dm, "hello before you joined");
+    const copy = await waitForEvent(w.operator.client, w.opsRoom, (ev) => String(ev.getContent().body).endsWith("\nhello before you joined"), 20_000);
+    assert.equal(relation({ event_id: copy.getId() ?? "", type: "m.room.message", sender: w.bot, content: copy.getContent() }).rel_type, "m.thread");
+  });
+
   it("warns a customer whose encrypted messages it cannot read", async (t) => {
     const w = await makeWorld(t);
     if (w === undefined) return;
