@@ -46,8 +46,8 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     summary: "close this request: the customer is told, the thread is marked done, the bot leaves their room",
     needsTicket: true,
     async run(input) {
-      const closed = await closeTicket(input.deps, requireTicket(input).id, "operator");
-      return `Request #${closed.id} is closed.`;
+      const { ticket, problems } = await closeTicket(input.deps, requireTicket(input).id, "operator");
+      return [`Request #${ticket.id} is closed.`, ...problems.map((p) => `Note: ${p}.`)].join("\n");
     },
   },
   {

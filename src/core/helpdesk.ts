@@ -89,7 +89,15 @@ export class Helpdesk {
           await threadNotice(deps, ticket, `Request #${ticket.id} is closed; this message was not sent to the customer.`, `closed:${event.eventId}`);
           return;
         }
-        await relayOperatorMessage(deps, ticket, event);
+        try {
+          await relayOperatorMessage(deps, ticket, event);
+        } catch (error) {
+          // Tell the operator in the thread rather than failing silently (e.g. the customer's
+          // room is gone); a homeserver that is down fails this notice too and is retried.
+          const reason = error instanceof Error ? error.message : String(error);
+          await threadNotice(deps, ticket, `This message could not be delivered to the customer: ${reason}`, `undelivered:${event.eventId}`);
+          deps.logger.warn("operator message not delivered", { ticket: ticket.id, event: event.eventId, error: reason });
+        }
         return;
       }
       case "edit": {

@@ -149,6 +149,25 @@ describe("helpdesk: operators", () => {
     assert.ok(!h.messenger.sentTo(ROOM_A).some((m) => m.body === "are you there?"));
   });
 
+  it("closes even when the customer's room refuses the bot, and says what could not be done", async () => {
+    const { h, root } = await opened();
+    h.messenger.refusedRooms.add(ROOM_A);
+    await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho done", { threadRoot: root }));
+    assert.equal((await h.store.listTickets({ status: "closed" })).length, 1);
+    const reply = h.messenger.sentTo(OPS).at(-1)?.body ?? "";
+    assert.match(reply, /^Request #1 is closed\.\nNote: the customer could not be told: M_FORBIDDEN/);
+    assert.match(reply, /Note: the bot could not leave the customer's room: M_FORBIDDEN/);
+  });
+
+  it("tells the operator in the thread when a message cannot be delivered", async () => {
+    const { h, root } = await opened();
+    h.messenger.refusedRooms.add(ROOM_A);
+    await h.helpdesk.handle(h.message(OPS, OPERATOR, "hello?", { threadRoot: root }));
+    const notice = h.messenger.sentTo(OPS).at(-1);
+    assert.equal(notice?.threadRoot, root);
+    assert.equal(notice.body, "This message could not be delivered to the customer: M_FORBIDDEN: you are not in this room");
+  });
+
   it("accepts the aliases complete and close", async () => {
     for (const word of ["complete", "close"]) {
       const { h, root } = await opened();

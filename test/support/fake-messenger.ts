@@ -20,6 +20,8 @@ export class FakeMessenger implements Messenger {
   private counter = 0;
   /** Make the next N sends fail (network trouble). */
   failNextSends = 0;
+  /** Rooms the homeserver refuses to let the bot send to (it was kicked, the room is gone). */
+  readonly refusedRooms = new Set<RoomId>();
 
   constructor(readonly botUser: UserId) {}
 
@@ -36,6 +38,7 @@ export class FakeMessenger implements Messenger {
       this.failNextSends--;
       return Promise.reject(new Error("network down"));
     }
+    if (this.refusedRooms.has(room)) return Promise.reject(new Error("M_FORBIDDEN: you are not in this room"));
     const { id, fresh } = this.idFor(key);
     if (fresh) this.calls.push({ op: "send", room, message, key, id });
     return Promise.resolve(id);
@@ -64,6 +67,7 @@ export class FakeMessenger implements Messenger {
     return Promise.resolve();
   }
   leave(room: RoomId): Promise<void> {
+    if (this.refusedRooms.has(room)) return Promise.reject(new Error("M_FORBIDDEN: you are not in this room"));
     this.calls.push({ op: "leave", room });
     return Promise.resolve();
   }
