@@ -116,7 +116,13 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
         );
       }
       const prompter = await getPrompter();
-      const answers = await askInitQuestions(prompter);
+      const answers = await askInitQuestions(prompter).catch((error: unknown) => {
+        // Ctrl-C or Ctrl-D at a prompt: a person changing their mind, not a failure.
+        if (error instanceof Error && error.name === "ExitPromptError") {
+          throw new HonoroitError("BAD_ARGUMENT", "init cancelled; nothing was written");
+        }
+        throw error;
+      });
       await writeConfigFile(file, answers);
       const lines = [`wrote ${file}`];
       if (await prompter.confirm({ message: "Create the database now?", default: true })) {
