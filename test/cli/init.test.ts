@@ -46,7 +46,7 @@ describe("honoroit init", () => {
     const ctx = createCliContext({ config: file }, {});
     const out = await init.run({ args: [], options: {} }, ctx);
     assert.equal(out.kind, "lines");
-    assert.deepEqual(out.kind === "lines" ? out.lines : [], [`wrote ${file}`, `database ready (${path.join(dir, "honoroit.db")})`, `start the bot with: npx honoroit --config ${file} serve`]);
+    assert.deepEqual(out.lines, [`wrote ${file}`, `database ready (${path.join(dir, "honoroit.db")})`, `start the bot with: npx honoroit --config ${file} serve`]);
     assert.equal((await stat(file)).mode & 0o777, 0o600, "the file holds a secret");
     const written = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
     assert.deepEqual(written, { homeserver: "https://matrix.example.org", login: "honoroit", password: "s3cret pass", roomId: "!ops:example.org", db: { dialect: "sqlite", dsn: "honoroit.db" }, port: 8081 });
