@@ -57,17 +57,15 @@ export class ProfileCache {
   }
 }
 
-const SENT = "sent";
-
 /**
  * Sends a message at most once per key: the key is remembered with the event id, and it is
  * also the transaction id, so even a crash between sending and remembering sends nothing twice.
  */
-export async function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger">, room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
-  const known = await deps.store.kvGet(SENT, key);
-  if (known !== undefined) return known as EventId;
+export async function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger" | "clock">, room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+  const known = await deps.store.sentEvent(key);
+  if (known !== undefined) return known;
   const id = await deps.messenger.send(room, message, key);
-  await deps.store.kvSet(SENT, key, id);
+  await deps.store.recordSent(key, id, deps.clock.now());
   return id;
 }
 

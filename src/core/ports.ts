@@ -77,6 +77,18 @@ export interface RelayLog {
 export interface EventJournal {
   isHandled(event: EventId): Promise<boolean>;
   markHandled(event: EventId, at: Date): Promise<void>;
+  /** Forgets events handled before `before`; returns how many. */
+  pruneHandled(before: Date): Promise<number>;
+}
+
+/** Bot messages already sent, by idempotency key, so a replay does not send them again. */
+export interface SendLedger {
+  /** The event sent under `key`, if one was recorded. */
+  sentEvent(key: string): Promise<EventId | undefined>;
+  /** Records the event sent under `key`; recording the same key twice keeps the first record. */
+  recordSent(key: string, event: EventId, at: Date): Promise<void>;
+  /** Forgets messages sent before `before`; returns how many. */
+  pruneSent(before: Date): Promise<number>;
 }
 
 /** The Matrix sync position, saved only after the events it covers are handled. */
@@ -137,7 +149,7 @@ export interface Migrator {
 
 /** Everything the core keeps, behind one interface; implemented for SQLite and PostgreSQL. */
 export interface Store
-  extends TicketStore, RelayLog, EventJournal, SyncState, OptionStore, KeyValueStore, RedmineSyncStore, Migrator {
+  extends TicketStore, RelayLog, EventJournal, SendLedger, SyncState, OptionStore, KeyValueStore, RedmineSyncStore, Migrator {
   /** `sqlite` or `postgres`. */
   readonly dialect: string;
   close(): Promise<void>;

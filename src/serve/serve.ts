@@ -3,6 +3,7 @@ import type { HonoroitConfig } from "../config/schema.ts";
 import type { MatrixLogin } from "../config/load.ts";
 import { ProfileCache, type HelpdeskDeps } from "../core/deps.ts";
 import { Helpdesk } from "../core/helpdesk.ts";
+import { pruneOldRecords } from "../core/usecases/retention.ts";
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
@@ -24,6 +25,9 @@ export interface ServeOptions {
 const OPTIONS_RELOAD_MS = 30_000;
 
 const AUTO_CLOSE_TICK_MS = 5_000;
+
+/** How often handled-event and sent-message records past their retention are pruned. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Auto-close checks run often enough for the configured idle time, and at least hourly. */
 export function autoCloseInterval(afterMs: number): number {
@@ -126,6 +130,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
       };
       timers.push(setInterval(() => void autoCloseTick(), AUTO_CLOSE_TICK_MS));
       void autoCloseTick();
+
+      const prune = (): void =>
+        void pruneOldRecords({ store, clock: opts.clock, logger }).catch((error: unknown) => {
+          logger.warn("could not prune old records", { error: String(error) });
+        });
+      timers.push(setInterval(prune, PRUNE_INTERVAL_MS));
+      prune();
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });

@@ -370,6 +370,63 @@ export function storeContract(
         assert.equal(await store.isHandled(event("e2")), false);
       });
 
+      test("pruneHandled forgets events handled before the cutoff and counts them", async () => {
+        const store = await fresh();
+        await store.markHandled(event("old1"), at(0));
+        await store.markHandled(event("old2"), at(5));
+        await store.markHandled(event("edge"), at(10));
+        await store.markHandled(event("new"), at(20));
+        // Marking again keeps the first time, so this stays old.
+        await store.markHandled(event("old1"), at(30));
+
+        assert.equal(await store.pruneHandled(at(10)), 2, "strictly before the cutoff");
+        assert.equal(await store.isHandled(event("old1")), false);
+        assert.equal(await store.isHandled(event("old2")), false);
+        assert.equal(await store.isHandled(event("edge")), true, "at the cutoff is kept");
+        assert.equal(await store.isHandled(event("new")), true);
+        assert.equal(await store.pruneHandled(at(10)), 0, "nothing left to prune");
+
+        assert.equal(await store.pruneHandled(at(60)), 2);
+        assert.equal(await store.isHandled(event("edge")), false);
+        assert.equal(await store.isHandled(event("new")), false);
+        await store.markHandled(event("old1"), at(61));
+        assert.equal(await store.isHandled(event("old1")), true, "a forgotten event can be marked again");
+      });
+
+      test("the send ledger keeps the first event per key", async () => {
+        const store = await fresh();
+        assert.equal(await store.sentEvent("greet:1"), undefined);
+        await store.recordSent("greet:1", event("first"), at(0));
+        await store.recordSent("greet:1", event("second"), at(1));
+        await store.recordSent("root:1", event("root"), at(2));
+        assert.equal(await store.sentEvent("greet:1"), event("first"), "first record wins");
+        assert.equal(await store.sentEvent("root:1"), event("root"));
+        assert.equal(await store.sentEvent("greet:2"), undefined);
+        assert.equal(await store.kvGet("sent", "greet:1"), undefined, "not kept in the key-value area");
+      });
+
+      test("pruneSent forgets messages sent before the cutoff and counts them", async () => {
+        const store = await fresh();
+        await store.recordSent("a", event("a"), at(0));
+        await store.recordSent("b", event("b"), at(5));
+        await store.recordSent("c", event("c"), at(10));
+        await store.recordSent("d", event("d"), at(20));
+        // A second record for an old key neither replaces it nor makes it recent.
+        await store.recordSent("a", event("a2"), at(30));
+
+        assert.equal(await store.pruneSent(at(10)), 2, "strictly before the cutoff");
+        assert.deepEqual(
+          await Promise.all(["a", "b", "c", "d"].map((k) => store.sentEvent(k))),
+          [undefined, undefined, event("c"), event("d")],
+        );
+        assert.equal(await store.pruneSent(at(10)), 0, "nothing left to prune");
+
+        await store.recordSent("a", event("again"), at(40));
+        assert.equal(await store.sentEvent("a"), event("again"), "a forgotten key can be recorded again");
+        assert.equal(await store.pruneSent(at(40)), 2, "c and d");
+        assert.equal(await store.sentEvent("a"), event("again"));
+      });
+
       test("the sync token round-trips and is replaced", async () => {
         const store = await fresh();
         assert.equal(await store.getSyncToken(), undefined);

@@ -30,6 +30,7 @@ export class MemoryStore implements Store {
   readonly #counters = new Map<string, number>();
   readonly #relays = new Map<EventId, RelayRecord>();
   readonly #handled = new Map<EventId, Date>();
+  readonly #sent = new Map<string, { readonly event: EventId; readonly at: Date }>();
   readonly #options = new Map<string, string>();
   readonly #kv = new Map<string, Map<string, string>>();
   readonly #notes = new Set<string>();
@@ -195,8 +196,26 @@ export class MemoryStore implements Store {
 
   markHandled(event: EventId, at: Date): Promise<void> {
     return this.#call(() => {
-      if (!this.#handled.has(event)) this.#handled.set(event, at);
+      if (!this.#handled.has(event)) this.#handled.set(event, new Date(at.getTime()));
     });
+  }
+
+  pruneHandled(before: Date): Promise<number> {
+    return this.#call(() => prune(this.#handled, (at) => at.getTime() < before.getTime()));
+  }
+
+  sentEvent(key: string): Promise<EventId | undefined> {
+    return this.#call(() => this.#sent.get(key)?.event);
+  }
+
+  recordSent(key: string, event: EventId, at: Date): Promise<void> {
+    return this.#call(() => {
+      if (!this.#sent.has(key)) this.#sent.set(key, { event, at: new Date(at.getTime()) });
+    });
+  }
+
+  pruneSent(before: Date): Promise<number> {
+    return this.#call(() => prune(this.#sent, (entry) => entry.at.getTime() < before.getTime()));
   }
 
   getSyncToken(): Promise<string | undefined> {
@@ -338,6 +357,18 @@ export class MemoryStore implements Store {
       stored.ticket = change(stored.ticket);
     });
   }
+}
+
+/** Deletes the entries `old` picks; returns how many. */
+function prune<K, V>(map: Map<K, V>, old: (value: V) => boolean): number {
+  let n = 0;
+  for (const [key, value] of map) {
+    if (old(value)) {
+      map.delete(key);
+      n++;
+    }
+  }
+  return n;
 }
 
 function matches(t: Ticket, filter: TicketFilter): boolean {

@@ -79,6 +79,17 @@ CREATE TABLE handled_events (
   event_id TEXT PRIMARY KEY,
   handled_at BIGINT NOT NULL
 );
+-- pruneHandled deletes by age.
+CREATE INDEX handled_events_at ON handled_events (handled_at);
+
+-- Bot messages sent under an idempotency key, and the event each became.
+CREATE TABLE sent_messages (
+  key TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  sent_at BIGINT NOT NULL
+);
+-- pruneSent deletes by age.
+CREATE INDEX sent_messages_at ON sent_messages (sent_at);
 
 CREATE TABLE sync_state (
   name TEXT PRIMARY KEY,

@@ -273,6 +273,26 @@ export class PgTicketStore implements Store {
     );
   }
 
+  pruneHandled(before: Date): Promise<number> {
+    return this.#delete("DELETE FROM handled_events WHERE handled_at < $1", [before.getTime()]);
+  }
+
+  async sentEvent(key: string): Promise<EventId | undefined> {
+    const rows = await this.#query<{ event_id: string }>("SELECT event_id FROM sent_messages WHERE key = $1", [key]);
+    return rows[0]?.event_id as EventId | undefined;
+  }
+
+  async recordSent(key: string, event: EventId, at: Date): Promise<void> {
+    await this.#query(
+      "INSERT INTO sent_messages (key, event_id, sent_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+      [key, event, at.getTime()],
+    );
+  }
+
+  pruneSent(before: Date): Promise<number> {
+    return this.#delete("DELETE FROM sent_messages WHERE sent_at < $1", [before.getTime()]);
+  }
+
   async getSyncToken(): Promise<string | undefined> {
     return (await this.#query<{ value: string }>("SELECT value FROM sync_state WHERE name = $1", [TOKEN_KEY]))[0]?.value;
   }
@@ -432,6 +452,15 @@ export class PgTicketStore implements Store {
       throw this.#mapConnectionError(e);
     } finally {
       client.release(broken);
+    }
+  }
+
+  /** A DELETE on any pooled connection; returns how many rows it removed. */
+  async #delete(text: string, params: readonly (string | number)[]): Promise<number> {
+    try {
+      return (await this.#pool.query(text, [...params])).rowCount ?? 0;
+    } catch (e) {
+      throw this.#mapConnectionError(e);
     }
   }
 

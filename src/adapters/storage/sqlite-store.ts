@@ -264,6 +264,31 @@ export class SqliteTicketStore implements Store {
     });
   }
 
+  pruneHandled(before: Date): Promise<number> {
+    return this.#call(() => this.#run("DELETE FROM handled_events WHERE handled_at < ?", before.getTime()).changes);
+  }
+
+  sentEvent(key: string): Promise<EventId | undefined> {
+    return this.#call(
+      () => this.#get<{ event_id: string }>("SELECT event_id FROM sent_messages WHERE key = ?", key)?.event_id as EventId | undefined,
+    );
+  }
+
+  recordSent(key: string, event: EventId, at: Date): Promise<void> {
+    return this.#call(() => {
+      this.#run(
+        "INSERT INTO sent_messages (key, event_id, sent_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        key,
+        event,
+        at.getTime(),
+      );
+    });
+  }
+
+  pruneSent(before: Date): Promise<number> {
+    return this.#call(() => this.#run("DELETE FROM sent_messages WHERE sent_at < ?", before.getTime()).changes);
+  }
+
   getSyncToken(): Promise<string | undefined> {
     return this.#call(() => this.#get<{ value: string }>("SELECT value FROM sync_state WHERE name = ?", TOKEN_KEY)?.value);
   }

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { sendOnce } from "../../src/core/deps.ts";
+import type { EventId, RoomId } from "../../src/core/ids.ts";
+import { DEFAULT_RETENTION_MS, pruneOldRecords } from "../../src/core/usecases/retention.ts";
+import { BOT, ManualClock, MemoryLogger } from "../support/helpdesk-fixture.ts";
+import { FakeMessenger } from "../support/fake-messenger.ts";
+import { MemoryStore } from "../support/memory-store.ts";
+
+const DAY = 86_400_000;
+const ROOM = "!room:example.com" as RoomId;
+
+async function setup(): Promise<{ store: MemoryStore; clock: ManualClock; logger: MemoryLogger; messenger: FakeMessenger }> {
+  const store = new MemoryStore();
+  await store.migrate();
+  return { store, clock: new ManualClock(), logger: new MemoryLogger(), messenger: new FakeMessenger(BOT) };
+}
+
+describe("retention", () => {
+  it("keeps 30 days by default", () => {
+    assert.equal(DEFAULT_RETENTION_MS, 30 * DAY);
+  });
+
+  it("forgets handled events and sent keys older than 30 days, keeps the rest, and counts", async () => {
+    const { store, clock, logger } = await setup();
+    const start = clock.now();
+    await store.markHandled("$old" as EventId, clock.now());
+    await store.recordSent("old", "$sent-old" as EventId, clock.now());
+    clock.advance(10 * DAY);
+    await store.markHandled("$recent" as EventId, clock.now());
+    await store.recordSent("recent", "$sent-recent" as EventId, clock.now());
+
+    clock.advance(20 * DAY);
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 0, sent: 0 }, "exactly 30 days old is kept");
+    assert.equal(logger.lines.length, 0, "nothing to say when nothing was pruned");
+
+    clock.advance(1);
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 1, sent: 1 });
+    assert.equal(await store.isHandled("$old" as EventId), false);
+    assert.equal(await store.sentEvent("old"), undefined);
+    assert.equal(await store.isHandled("$recent" as EventId), true);
+    assert.equal(await store.sentEvent("recent"), "$sent-recent");
+    assert.deepEqual(logger.lines.map((l) => [l.level, l.message, l.fields?.["handled"], l.fields?.["sent"]]), [
+      ["info", "pruned old records", 1, 1],
+    ]);
+    assert.equal(logger.lines[0]?.fields?.["before"], new Date(start.getTime() + 1).toISOString());
+
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 0, sent: 0 }, "a second run finds nothing");
+  });
+
+  it("takes a custom retention", async () => {
+    const { store, clock, logger } = await setup();
+    await store.markHandled("$a" as EventId, clock.now());
+    clock.advance(2 * 3_600_000);
+    await store.markHandled("$b" as EventId, clock.now());
+    await store.recordSent("b", "$sent-b" as EventId, clock.now());
+    clock.advance(3_600_000);
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }, 2 * 3_600_000), { handled: 1, sent: 0 });
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }, 0), { handled: 1, sent: 1 });
+  });
+
+  it("sendOnce records in the send ledger at the clock's time, so retention can forget it", async () => {
+    const { store, clock, logger, messenger } = await setup();
+    const deps = { store, clock, messenger };
+    const first = await sendOnce(deps, ROOM, { msgtype: "m.notice", body: "hi", mentions: [] }, "greet:1");
+    assert.equal(await sendOnce(deps, ROOM, { msgtype: "m.notice", body: "hi again", mentions: [] }, "greet:1"), first);
+    assert.equal(messenger.calls.length, 1, "sent once");
+    assert.equal(await store.sentEvent("greet:1"), first);
+    assert.equal(await store.kvGet("sent", "greet:1"), undefined, "not in the key-value area");
+
+    clock.advance(30 * DAY + 1);
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 0, sent: 1 });
+    assert.equal(await store.sentEvent("greet:1"), undefined);
+  });
+});
