@@ -7,7 +7,7 @@ import type { TestContext } from "node:test";
 import { Preset } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
 import { freePort, type ServeProcess } from "../support/serve-process.ts";
-import { loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor, type SynapseEnv } from "../support/synapse.ts";
+import { exemptFromRateLimit, loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor, type SynapseEnv } from "../support/synapse.ts";
 
 export interface Person {
   readonly userId: string;
@@ -33,10 +33,21 @@ export interface World {
 
 const PASSWORD = "e2e password that is long enough";
 
+export interface WorldOptions {
+  /** The homeserver to build the world on; default the one from the environment (skipUnlessSynapse). */
+  readonly hs?: SynapseEnv;
+  /**
+   * Exempt every person (the operator, the customer, those from `person`) from the homeserver's
+   * message rate limit, through an admin account; the bot stays limited.
+   */
+  readonly exemptPeopleFromRateLimit?: boolean;
+}
+
 /** Builds the world, or returns undefined after marking the test skipped (failing under CI). */
-export async function makeWorld(t: TestContext): Promise<World | undefined> {
-  const hs = skipUnlessSynapse(t);
+export async function makeWorld(t: TestContext, opts: WorldOptions = {}): Promise<World | undefined> {
+  const hs = opts.hs ?? skipUnlessSynapse(t);
   if (hs === undefined) return undefined;
+  const admin = opts.exemptPeopleFromRateLimit === true ? await registerUser(hs, uniqueName("admin"), PASSWORD, { admin: true }) : undefined;
   const clients: MatrixClient[] = [];
   const serves: ServeProcess[] = [];
   t.after(async () => {
@@ -47,6 +58,7 @@ export async function makeWorld(t: TestContext): Promise<World | undefined> {
   const person = async (name: string, displayname: string): Promise<Person> => {
     const localpart = uniqueName(name);
     const reg = await registerUser(hs, localpart, PASSWORD);
+    if (admin !== undefined) await exemptFromRateLimit(hs, admin.accessToken, reg.userId);
     const client = await loginClient(hs, localpart, PASSWORD);
     clients.push(client);
     await client.setDisplayName(displayname);

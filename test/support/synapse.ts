@@ -1,6 +1,7 @@
 // Helpers for integration tests against a real Synapse homeserver started by
 // test/synapse/start.sh (which prints HONOROIT_TEST_HOMESERVER and
-// HONOROIT_TEST_SYNAPSE_SECRET).
+// HONOROIT_TEST_SYNAPSE_SECRET). A second instance started with --strict-ratelimit
+// is expected under HONOROIT_TEST_STRICT_HOMESERVER / HONOROIT_TEST_STRICT_SYNAPSE_SECRET.
 import { createHmac, randomBytes } from "node:crypto";
 import type { TestContext } from "node:test";
 import { ClientEvent, createClient, EventStatus, SyncState } from "matrix-js-sdk";
@@ -33,11 +34,25 @@ export interface LoginOptions {
 }
 
 const SETUP_HINT = "run test/synapse/setup.sh && test/synapse/start.sh";
+const STRICT_SETUP_HINT =
+  "run test/synapse/start.sh --port 18009 --strict-ratelimit and export its two values as HONOROIT_TEST_STRICT_HOMESERVER / HONOROIT_TEST_STRICT_SYNAPSE_SECRET";
+
+export interface SynapseChoice {
+  /** The instance with a low message rate limit (start.sh --strict-ratelimit) instead of the normal one. */
+  strict?: boolean;
+}
+
+function envNames(opts: SynapseChoice): { url: string; secret: string } {
+  return opts.strict === true
+    ? { url: "HONOROIT_TEST_STRICT_HOMESERVER", secret: "HONOROIT_TEST_STRICT_SYNAPSE_SECRET" }
+    : { url: "HONOROIT_TEST_HOMESERVER", secret: "HONOROIT_TEST_SYNAPSE_SECRET" };
+}
 
 /** The homeserver started by test/synapse/start.sh, if its env vars are set. */
-export function synapseFromEnv(): SynapseEnv | undefined {
-  const url = process.env.HONOROIT_TEST_HOMESERVER?.trim();
-  const secret = process.env.HONOROIT_TEST_SYNAPSE_SECRET?.trim();
+export function synapseFromEnv(opts: SynapseChoice = {}): SynapseEnv | undefined {
+  const names = envNames(opts);
+  const url = process.env[names.url]?.trim();
+  const secret = process.env[names.secret]?.trim();
   if (url === undefined || url === "" || secret === undefined || secret === "") return undefined;
   return { url: url.replace(/\/+$/, ""), secret };
 }
@@ -46,16 +61,29 @@ export function synapseFromEnv(): SynapseEnv | undefined {
  * The Synapse to test against, or undefined after marking the test skipped.
  * In CI (CI=true) a missing Synapse is an error, not a skip.
  */
-export function skipUnlessSynapse(t: TestContext): SynapseEnv | undefined {
-  const hs = synapseFromEnv();
+export function skipUnlessSynapse(t: TestContext, opts: SynapseChoice = {}): SynapseEnv | undefined {
+  const hs = synapseFromEnv(opts);
   if (hs !== undefined) return hs;
+  const names = envNames(opts);
+  const hint = opts.strict === true ? STRICT_SETUP_HINT : SETUP_HINT;
   if (process.env.CI === "true") {
-    throw new Error(
-      `CI=true but HONOROIT_TEST_HOMESERVER / HONOROIT_TEST_SYNAPSE_SECRET are not set: ${SETUP_HINT}`,
-    );
+    throw new Error(`CI=true but ${names.url} / ${names.secret} are not set: ${hint}`);
   }
-  t.skip(`no Synapse: ${SETUP_HINT}`);
+  t.skip(`no ${opts.strict === true ? "rate-limited " : ""}Synapse: ${hint}`);
   return undefined;
+}
+
+/**
+ * Exempts `userId` from Synapse's message rate limit (rc_message, which also counts room
+ * creation, joins and profile changes) through the admin API; `adminToken` is an admin's.
+ */
+export async function exemptFromRateLimit(hs: SynapseEnv, adminToken: string, userId: string): Promise<void> {
+  const res = await fetch(`${hs.url}/_synapse/admin/v1/users/${encodeURIComponent(userId)}/override_ratelimit`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ messages_per_second: 0, burst_count: 0 }),
+  });
+  await readJson(res, `exempt ${userId} from rate limiting`);
 }
 
 let uniqueCounter = 0;
