@@ -1,25 +1,13 @@
 // The Matrix side of honoroit, assembled: log in, then a Messenger and a SyncLoop sharing one
 // API client. Imported lazily (`await import(...)`) by commands that talk to Matrix.
 import type { UserId } from "../../core/ids.ts";
-import type { KeyValueStore, Logger, SyncState } from "../../core/ports.ts";
+import type { KeyValueStore, SyncState } from "../../core/ports.ts";
 import { MatrixApi } from "./api.ts";
-import { login, loginOnce, MATRIX_NAMESPACE } from "./login.ts";
+import { login, loginOnce, MATRIX_NAMESPACE, type LoginOptions } from "./login.ts";
 import { MatrixMessenger } from "./messenger.ts";
 import { SyncLoop } from "./sync-loop.ts";
 
-export interface ConnectMatrixOptions {
-  /** Base URL of the homeserver (`HONOROIT_HOMESERVER`). */
-  readonly homeserver: string;
-  /** `HONOROIT_LOGIN`: a localpart, or a full MXID (required with a shared secret). */
-  readonly login: string;
-  readonly password?: string;
-  readonly sharedSecret?: string;
-  readonly token?: string;
-  /** Keeps the device id and access token (namespace "matrix"). */
-  readonly kv: KeyValueStore;
-  readonly logger: Logger;
-  /** Stops login retries; once connected, aborting it closes the connection like close(). */
-  readonly signal?: AbortSignal;
+export interface ConnectMatrixOptions extends LoginOptions {
   /**
    * Where the sync loop saves its position. Default: the KeyValueStore, namespace "matrix",
    * key "sync_token" (pass the Store, which is also a SyncState, to use its own column).
