@@ -1,5 +1,5 @@
 import type { HelpdeskDeps } from "../core/deps.ts";
-import { isHonoroitError, newReference } from "../core/errors.ts";
+import { isHonoroitError, isTransient, newReference } from "../core/errors.ts";
 import type { MessageEvent } from "../core/events.ts";
 import type { CommandRunner } from "../core/helpdesk.ts";
 import type { Ticket } from "../core/ticket.ts";
@@ -44,13 +44,15 @@ export class ChatDispatcher implements CommandRunner {
       const text = await command.run({ args: parsed.args, event, ticket, deps: this.deps });
       if (text !== undefined) await reply(text);
     } catch (error) {
+      // A service that is down: the command is run again once it is back.
+      if (isTransient(error)) throw error;
       if (isHonoroitError(error)) {
         await reply(`${error.message}${error.details.length > 0 ? "\n" + error.details.join("\n") : ""}`);
         return;
       }
       const ref = newReference();
       this.deps.logger.error("chat command failed", { ref, command: command.name, event: event.eventId, error });
-      await reply(`${this.deps.options.get("text.error")} (reference ${ref})`);
+      await reply(`Something went wrong running \`${this.deps.prefix} ${command.name}\` (reference ${ref}); the details are in the bot's log.`);
     }
   }
 }

@@ -30,7 +30,11 @@ export interface CliContext {
 const systemClock: Clock = { now: () => new Date() };
 
 /** The CLI's composition root. */
-export function createCliContext(globals: GlobalOptions, env: NodeJS.ProcessEnv = process.env): CliContext {
+export function createCliContext(
+  globals: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = (line) => process.stderr.write(line + "\n"),
+): CliContext {
   let configPromise: Promise<HonoroitConfig> | undefined;
   let storePromise: Promise<Store> | undefined;
   let loggerInstance: Logger | undefined;
@@ -38,7 +42,7 @@ export function createCliContext(globals: GlobalOptions, env: NodeJS.ProcessEnv 
 
   const config = (): Promise<HonoroitConfig> => {
     configPromise ??= (async () => {
-      const { loadConfig, assertValid } = await import("../config/load.ts");
+      const { loadConfig, assertValid, formatProblem } = await import("../config/load.ts");
       const flags: Record<string, unknown> = {};
       if (globals.logLevel !== undefined) flags["logLevel"] = globals.logLevel;
       const result = await loadConfig({
@@ -46,8 +50,12 @@ export function createCliContext(globals: GlobalOptions, env: NodeJS.ProcessEnv 
         env,
         flags,
       });
-      assertValid(result);
-      return result.config;
+      const config = assertValid(result);
+      const { notYetWarnings } = await import("../config/not-yet.ts");
+      for (const w of [...result.warnings, ...notYetWarnings(config, (key) => result.sources.get(key))]) {
+        warn(`warning: ${formatProblem(w)}`);
+      }
+      return config;
     })();
     return configPromise;
   };

@@ -1,4 +1,6 @@
 import type { EventId, RoomId, UserId } from "./ids.ts";
+import { neutraliseRoomMention } from "./format.ts";
+import type { KeyedQueue } from "./keyed-queue.ts";
 import { LruCache } from "./lru.ts";
 import type { OutgoingMessage } from "./events.ts";
 import type { Clock, Logger, Messenger, Metrics, Profile, Store } from "./ports.ts";
@@ -28,6 +30,17 @@ export interface HelpdeskDeps {
   readonly encryptionWarning: boolean;
   readonly profiles: ProfileCache;
   readonly observers: readonly TicketObserver[];
+  /** One queue per room: work on a customer room (its messages, closing its ticket) runs in order. */
+  readonly rooms: KeyedQueue;
+}
+
+/**
+ * A name as people see it in titles and notices: one line, no `@room` ping (customers choose
+ * their display names), the user id when there is none.
+ */
+export function displayName(name: string | undefined, user: UserId): string {
+  const clean = neutraliseRoomMention((name ?? "").replace(/\s+/g, " ").trim());
+  return clean === "" ? user : clean;
 }
 
 /** Profiles looked up for relayed messages, cached so a busy chat costs one lookup a while. */
@@ -52,8 +65,7 @@ export class ProfileCache {
 
   /** A person's name for display: their display name, else their user id. */
   async nameOf(user: UserId): Promise<string> {
-    const p = await this.get(user);
-    return p.displayname !== undefined && p.displayname !== "" ? p.displayname : user;
+    return displayName((await this.get(user)).displayname, user);
   }
 }
 

@@ -39,6 +39,20 @@ export function isHonoroitError(e: unknown): e is HonoroitError {
   return e instanceof HonoroitError;
 }
 
+/**
+ * A failure that says nothing about the event being handled: a service is unreachable, or the
+ * process is stopping. The event is handled again later; any other failure is final for it.
+ */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof HonoroitError) return e.code === "UNREACHABLE";
+  return e instanceof Error && e.name === "AbortError";
+}
+
+/** The message of anything thrown. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** A short random reference id that ties what a person sees to the logged stack. */
 export function newReference(): string {
   return Math.random().toString(36).slice(2, 10);

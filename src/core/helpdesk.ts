@@ -1,7 +1,7 @@
-import type { HelpdeskDeps } from "./deps.ts";
+import { displayName, type HelpdeskDeps } from "./deps.ts";
 import type { IncomingEvent, InviteEvent, MembershipEvent, MessageEvent } from "./events.ts";
 import type { EventId } from "./ids.ts";
-import { KeyedQueue } from "./keyed-queue.ts";
+import { isTransient, messageOf, newReference } from "./errors.ts";
 import { fillTemplate, matchesUserPattern } from "./options.ts";
 import type { Ticket } from "./ticket.ts";
 import { autoCloseIdle } from "./usecases/close-ticket.ts";
@@ -22,21 +22,46 @@ export interface CommandRunner {
  * a crash changes nothing.
  */
 export class Helpdesk {
-  private readonly rooms = new KeyedQueue();
-
   constructor(
     private readonly deps: HelpdeskDeps,
     private readonly commands: CommandRunner,
   ) {}
 
-  /** Handles one event (skipping it when already handled). */
+  /**
+   * Handles one event (skipping it when already handled). A transient failure (a service is
+   * unreachable, the process is stopping) is thrown, so the event is handed over again later;
+   * any other failure is final for this event: it is logged with a reference, the person who
+   * sent it is told, and the event counts as handled, so one bad event never blocks the rest.
+   */
   handle(event: IncomingEvent): Promise<void> {
-    return this.rooms.run(event.room, async () => {
+    return this.deps.rooms.run(event.room, async () => {
       if (event.sender === this.deps.messenger.botUser && event.type !== "invite") return;
       if (await this.deps.store.isHandled(event.eventId)) return;
-      await this.dispatch(event);
+      try {
+        await this.dispatch(event);
+      } catch (error) {
+        if (isTransient(error)) throw error;
+        await this.onFinalFailure(event, error);
+      }
       await this.deps.store.markHandled(event.eventId, this.deps.clock.now());
     });
+  }
+
+  private async onFinalFailure(event: IncomingEvent, error: unknown): Promise<void> {
+    const { deps } = this;
+    const ref = newReference();
+    deps.logger.error("an event could not be handled", { ref, event: event.eventId, room: event.room, type: event.type, error });
+    if (event.type !== "message") return;
+    try {
+      if (event.room !== deps.operatorsRoom) {
+        await automaticMessage(deps, event.room, deps.options.get("text.error"), `error:${event.eventId}`);
+      } else if (event.threadRoot !== undefined) {
+        await operatorsNotice(deps, `This message could not be delivered to the customer: ${messageOf(error)} (reference ${ref})`, `error:${event.eventId}`, event.threadRoot);
+      }
+    } catch (notice) {
+      if (isTransient(notice)) throw notice;
+      deps.logger.warn("could not tell the sender about the failure", { ref, error: messageOf(notice) });
+    }
   }
 
   /** Closes requests idle longer than `autoclose.after`. */
@@ -89,15 +114,7 @@ export class Helpdesk {
           await threadNotice(deps, ticket, `Request #${ticket.id} is closed; this message was not sent to the customer.`, `closed:${event.eventId}`);
           return;
         }
-        try {
-          await relayOperatorMessage(deps, ticket, event);
-        } catch (error) {
-          // Tell the operator in the thread rather than failing silently (e.g. the customer's
-          // room is gone); a homeserver that is down fails this notice too and is retried.
-          const reason = error instanceof Error ? error.message : String(error);
-          await threadNotice(deps, ticket, `This message could not be delivered to the customer: ${reason}`, `undelivered:${event.eventId}`);
-          deps.logger.warn("operator message not delivered", { ticket: ticket.id, event: event.eventId, error: reason });
-        }
+        await relayOperatorMessage(deps, ticket, event);
         return;
       }
       case "edit": {
@@ -162,7 +179,7 @@ export class Helpdesk {
     if (event.user === deps.messenger.botUser) return;
     const ticket = await deps.store.findOpenByRoom(event.room);
     if (ticket === undefined) return;
-    const name = event.displayname ?? (await deps.profiles.nameOf(event.user));
+    const name = event.displayname === undefined ? await deps.profiles.nameOf(event.user) : displayName(event.displayname, event.user);
     const key = `member:${event.eventId}`;
     if (event.membership === "join" && event.previous !== "join") {
       await threadNotice(deps, ticket, fillTemplate(deps.options.get("text.join"), name), key);

@@ -3,6 +3,7 @@ import type { HonoroitConfig } from "../config/schema.ts";
 import type { MatrixLogin } from "../config/load.ts";
 import { ProfileCache, type HelpdeskDeps } from "../core/deps.ts";
 import { Helpdesk } from "../core/helpdesk.ts";
+import { KeyedQueue } from "../core/keyed-queue.ts";
 import { pruneOldRecords } from "../core/usecases/retention.ts";
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
@@ -98,6 +99,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         prefix: config.prefix,
         encryptionWarning: !config.noEncryptionWarning,
         profiles: new ProfileCache(connection.messenger, config.cacheSize),
+        rooms: new KeyedQueue(),
         observers: [],
       };
       const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));
@@ -140,13 +142,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
-      await connection.sync.run(async (event) => {
-        try {
-          await helpdesk.handle(event);
-        } catch (error) {
-          logger.error("event handling failed", { event: event.eventId, room: event.room, type: event.type, error });
-        }
-      }, signal);
+      // A failure the helpdesk throws is transient: the sync loop hands the batch over again.
+      await connection.sync.run((event) => helpdesk.handle(event), signal);
     } finally {
       await connection.close();
     }

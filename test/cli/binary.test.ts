@@ -85,6 +85,14 @@ describe("honoroit binary", () => {
     assert.ok(!r.stderr.includes("tooshort"), "a secret is never echoed");
   });
 
+  it("warns about misspelt variables and settings this version does not act on", async () => {
+    const dir = await tempDir();
+    const r = await runCli(["migrate"], { HONOROIT_DB_DSN: path.join(dir, "h.db"), HONOROIT_ROOMIDX: "!x:example.com", HONOROIT_MONITORING_HEALTHCHECKS_UUID: "1234" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: HONOROIT_ROOMIDX \(env HONOROIT_ROOMIDX\): unknown environment variable HONOROIT_ROOMIDX; did you mean HONOROIT_ROOMID\?$/m);
+    assert.match(r.stderr, /^warning: monitoring\.healthchecks\.uuid \(env HONOROIT_MONITORING_HEALTHCHECKS_UUID\): healthchecks\.io pings are not sent by this version$/m);
+  });
+
   it("creates the SQLite schema with migrate; a second run changes nothing", async () => {
     const dir = await tempDir();
     const env = { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };

@@ -165,7 +165,44 @@ describe("helpdesk: operators", () => {
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "hello?", { threadRoot: root }));
     const notice = h.messenger.sentTo(OPS).at(-1);
     assert.equal(notice?.threadRoot, root);
-    assert.equal(notice.body, "This message could not be delivered to the customer: M_FORBIDDEN: you are not in this room");
+    assert.match(notice.body, /^This message could not be delivered to the customer: M_FORBIDDEN: you are not in this room \(reference [a-z0-9]+\)$/);
+  });
+
+  it("keeps a request open when the homeserver is unreachable while closing, and finishes the close later", async () => {
+    const { h, root } = await opened();
+    const done = h.message(OPS, OPERATOR, "!ho done", { threadRoot: root });
+    h.messenger.failNextSends = 1;
+    await assert.rejects(h.helpdesk.handle(done), /network down/);
+    assert.equal((await h.store.listTickets({ status: "open" })).length, 1, "not closed half-way");
+    await h.helpdesk.handle(done);
+    assert.equal((await h.store.listTickets({ status: "closed" })).length, 1);
+    assert.ok(h.messenger.calls.some((c) => c.op === "edit" && c.message.body.startsWith("[DONE]")));
+    assert.equal(h.messenger.sentTo(ROOM_A).filter((m) => m.body === h.deps.options.get("text.done")).length, 1);
+  });
+
+  it("never relays a customer message into a thread after it was closed", async () => {
+    const { h, root } = await opened();
+    await Promise.all([
+      h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho done", { threadRoot: root })),
+      h.helpdesk.handle(h.message(ROOM_A, ALICE, "wait, one more thing")),
+    ]);
+    const doneAt = h.messenger.calls.findIndex((c) => c.op === "edit" && c.target === root);
+    const copyAt = h.messenger.calls.findIndex((c) => c.op === "send" && c.message.body.endsWith("wait, one more thing"));
+    assert.ok(doneAt >= 0 && copyAt >= 0);
+    const copy = h.messenger.calls[copyAt];
+    assert.ok(copy?.op === "send");
+    if (copy.message.threadRoot === root) assert.ok(copyAt < doneAt, "relayed into the old thread only before it was closed");
+    else assert.equal((await h.store.listTickets({ status: "open" })).length, 1, "or it opened a new request");
+  });
+
+  it("tells a customer when their message could not be passed on, and goes on", async () => {
+    const h = await makeHelpdesk();
+    h.messenger.refusedRooms.add(OPS);
+    const event = h.message(ROOM_A, ALICE, "hello");
+    await h.helpdesk.handle(event);
+    assert.deepEqual(h.messenger.sentTo(ROOM_A).map((m) => m.body), [h.deps.options.get("text.error")]);
+    assert.ok(await h.store.isHandled(event.eventId), "a final failure does not block the events after it");
+    assert.ok(h.logger.lines.some((l) => l.level === "error" && l.message === "an event could not be handled"));
   });
 
   it("accepts the aliases complete and close", async () => {

@@ -1,3 +1,4 @@
+import { HonoroitError } from "../../src/core/errors.ts";
 import type { OutgoingMessage } from "../../src/core/events.ts";
 import type { EventId, RoomId, UserId } from "../../src/core/ids.ts";
 import type { Messenger, Profile } from "../../src/core/ports.ts";
@@ -36,7 +37,8 @@ export class FakeMessenger implements Messenger {
   send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
     if (this.failNextSends > 0) {
       this.failNextSends--;
-      return Promise.reject(new Error("network down"));
+      // What the Matrix adapter throws once its retries are used up.
+      return Promise.reject(new HonoroitError("UNREACHABLE", "network down"));
     }
     if (this.refusedRooms.has(room)) return Promise.reject(new Error("M_FORBIDDEN: you are not in this room"));
     const { id, fresh } = this.idFor(key);

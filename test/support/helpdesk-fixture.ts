@@ -2,6 +2,7 @@ import { ChatDispatcher } from "../../src/chat/dispatcher.ts";
 import { ProfileCache, type HelpdeskDeps } from "../../src/core/deps.ts";
 import type { IncomingEvent, MessageBody } from "../../src/core/events.ts";
 import { Helpdesk } from "../../src/core/helpdesk.ts";
+import { KeyedQueue } from "../../src/core/keyed-queue.ts";
 import type { EventId, RoomId, UserId } from "../../src/core/ids.ts";
 import type { Clock, Logger, Metrics } from "../../src/core/ports.ts";
 import { RuntimeOptions } from "../../src/core/runtime-options.ts";
@@ -89,6 +90,7 @@ export async function makeHelpdesk(): Promise<{
     prefix: "!ho",
     encryptionWarning: true,
     profiles: new ProfileCache(messenger, 100),
+    rooms: new KeyedQueue(),
     observers: [],
   };
   const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));

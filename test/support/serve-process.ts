@@ -19,11 +19,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The environment for a child: the machine's, minus any HONOROIT_* setting, plus `extra`. */
+/** The environment for a child: the machine's, minus any HONOROIT_* variable, plus `extra`. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith("HONOROIT_") || k.startsWith("HONOROIT_TEST_")) env[k] = v;
+    if (!k.startsWith("HONOROIT_")) env[k] = v;
   }
   return { ...env, ...extra };
 }

@@ -41,7 +41,8 @@ const NO_NOISE = { types: [] as string[] };
 /**
  * Runs /sync until stopped and hands every event to a handler: invites first, then each
  * room's timeline in order (rooms concurrently), gaps filled from /messages, and only then
- * saves `next_batch`. The bot's own events are delivered too (the core skips them).
+ * saves `next_batch`. A handler that throws fails the batch: it is synced again after a
+ * backoff (handlers must be idempotent; the core decides which failures are final). The bot's own events are delivered too (the core skips them).
  * On the very first start only pending invites are delivered; history is not replayed.
  */
 export class SyncLoop {
@@ -95,6 +96,7 @@ export class SyncLoop {
       if (since === undefined) return;
     }
     const filter = await this.uploadFilter(signal);
+    let failedBatches = 0;
     for (;;) {
       const response = await this.sync({ since, filter, timeout: String(this.pollMs) }, signal);
       if (response === undefined) return;
@@ -103,11 +105,19 @@ export class SyncLoop {
       try {
         await this.deliver(response, since, handler, signal);
       } catch (error) {
-        // Only an unreachable homeserver (while filling a gap) gets here: sync the batch again.
-        if (!(error instanceof HonoroitError && error.code === "UNREACHABLE")) throw error;
-        await this.unreachable(error.message, signal);
+        // The position stays where it was: the batch is synced and handed over again (the
+        // core skips what it already handled), so nothing in it is lost.
+        if (signal?.aborted === true) return;
+        if (error instanceof HonoroitError && error.code === "UNREACHABLE") {
+          await this.unreachable(error.message, signal, failedBatches++);
+        } else {
+          const waitMs = backoffMs(failedBatches++);
+          this.options.logger.error(`handling a batch failed; it is synced and handled again in ${Math.round(waitMs / 1000)}s`, { error });
+          await sleep(waitMs, signal);
+        }
         continue;
       }
+      failedBatches = 0;
       // Handlers may have failed because of the shutdown: the next start replays this batch.
       if (signal?.aborted === true) return;
       await this.options.state.setSyncToken(next);
@@ -216,9 +226,13 @@ export class SyncLoop {
         timelines.set(room, [...(timelines.get(room) ?? []), data]);
       }
     }
-    await Promise.all([...timelines].map(async ([room, parts]) => {
+    // Every room runs to its end even when another fails, so a retry never overlaps a room
+    // still being handled; then the first failure fails the batch.
+    const results = await Promise.allSettled([...timelines].map(async ([room, parts]) => {
       for (const data of parts) await this.deliverRoom(room, data, since, handler, signal);
     }));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
   }
 
   private async deliverInvites(invites: JsonObject | undefined, handler: EventHandler): Promise<void> {
@@ -285,7 +299,8 @@ export class SyncLoop {
     try {
       await handler(event);
     } catch (error) {
-      this.options.logger.error("handling an event failed", { event: event.eventId, type: event.type, room: event.room, error });
+      this.options.logger.warn("handling an event failed", { event: event.eventId, type: event.type, room: event.room, error: error instanceof Error ? error.message : String(error) });
+      throw error;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { HonoroitError } from "../../core/errors.ts";
@@ -68,6 +68,10 @@ export class SqliteTicketStore implements Store {
       // writer (e.g. `honoroit migrate` next to `serve`) wait instead of failing at once.
       db.pragma("journal_mode = WAL");
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      // The database holds the bot's access token: readable by its owner only.
+      if (file !== ":memory:" && file !== "") {
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+      }
       db.pragma("foreign_keys = ON");
     } catch (e) {
       db.close();

@@ -1,8 +1,9 @@
 import { notifyObservers, type HelpdeskDeps } from "../deps.ts";
-import { HonoroitError } from "../errors.ts";
+import { HonoroitError, isTransient, messageOf } from "../errors.ts";
 import type { TicketId } from "../ids.ts";
 import type { Ticket } from "../ticket.ts";
 import { automaticMessage } from "./notices.ts";
+import { rootMessage } from "./open-ticket.ts";
 
 /** Why a ticket is closed; decides the customer's message. */
 export type CloseReason = "operator" | "auto" | "cli" | "redmine";
@@ -25,6 +26,14 @@ export interface ClosedTicket {
  * left, the bot was kicked) does not keep the request open: it is reported instead.
  */
 export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
+  const found = await deps.store.getTicket(id);
+  if (found === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
+  // In the customer room's queue: a message the customer sends meanwhile is relayed before
+  // the close, or opens a new request after it, never half-way.
+  return deps.rooms.run(found.customerRoom, () => closeInOrder(deps, id, reason));
+}
+
+async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
   const ticket = await deps.store.getTicket(id);
   if (ticket === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
   if (ticket.status === "closed") throw new HonoroitError("CONFLICT", `request #${id} is already closed`);
@@ -34,7 +43,9 @@ export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: Clos
     try {
       await step();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // Unreachable is not refused: stop here, so the close is done whole once it is back.
+      if (isTransient(error)) throw error;
+      const message = messageOf(error);
       problems.push(`${what}: ${message}`);
       deps.logger.warn(`closing a request: ${what}`, { ticket: ticket.id, error: message });
     }
@@ -45,7 +56,7 @@ export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: Clos
   if (threadRoot !== null && title !== null) {
     const done = doneTitle(title, deps.options.get("text.prefix.open"), deps.options.get("text.prefix.done"));
     await attempt("the thread title could not be changed", async () => {
-      await deps.messenger.edit(deps.operatorsRoom, threadRoot, { msgtype: "m.text", body: done, mentions: [] }, `doneroot:${ticket.id}`);
+      await deps.messenger.edit(deps.operatorsRoom, threadRoot, rootMessage(ticket, done), `doneroot:${ticket.id}`);
       await deps.store.setTitle(ticket.id, done);
     });
   }
@@ -63,18 +74,33 @@ export async function autoCloseIdle(deps: HelpdeskDeps): Promise<number> {
   const after = deps.options.get("autoclose.after");
   if (after === 0) return 0;
   const before = new Date(deps.clock.now().getTime() - after);
+  const failed = new Set<TicketId>();
   let closed = 0;
   for (;;) {
-    const idle = await deps.store.listIdleTickets(before, 100);
+    const idle = (await deps.store.listIdleTickets(before, 100 + failed.size)).filter((t) => !failed.has(t.id));
     if (idle.length === 0) return closed;
     for (const t of idle) {
       try {
-        await closeTicket(deps, t.id, "auto");
-        closed++;
+        if (await closeIfIdle(deps, t.id, before)) closed++;
       } catch (error) {
-        deps.logger.error("auto-close failed", { ticket: t.id, error: String(error) });
-        return closed;
+        // Unreachable: stop, the next check tries again. Anything else: skip this one.
+        if (isTransient(error)) throw error;
+        failed.add(t.id);
+        deps.logger.error("auto-close failed", { ticket: t.id, error: messageOf(error) });
       }
     }
   }
+}
+
+/** Closes a ticket with the auto-close text if it is still open and idle since `before`. */
+async function closeIfIdle(deps: HelpdeskDeps, id: TicketId, before: Date): Promise<boolean> {
+  const found = await deps.store.getTicket(id);
+  if (found === undefined) return false;
+  return deps.rooms.run(found.customerRoom, async () => {
+    const ticket = await deps.store.getTicket(id);
+    // The customer may have written since the list was read.
+    if (ticket?.status !== "open" || ticket.lastActivityAt >= before) return false;
+    await closeInOrder(deps, id, "auto");
+    return true;
+  });
 }

@@ -3,6 +3,7 @@ import type { RoomId, UserId } from "../ids.ts";
 import { serverOf } from "../ids.ts";
 import { ordinal } from "../ordinal.ts";
 import { fillTemplate } from "../options.ts";
+import type { OutgoingMessage } from "../events.ts";
 import type { Ticket } from "../ticket.ts";
 import { automaticMessage } from "./notices.ts";
 
@@ -10,6 +11,11 @@ import { automaticMessage } from "./notices.ts";
 export function ticketTitle(prefix: string, homeserverOrdinal: number, customerOrdinal: number, homeserver: string, name: string, customer: UserId): string {
   const who = name === customer ? customer : `${name} (${customer})`;
   return `${prefix} ${ordinal(homeserverOrdinal)} request from ${homeserver} (${ordinal(customerOrdinal)} by ${who})`;
+}
+
+/** The thread root's content: the title, and the machine-readable fields kept on every edit. */
+export function rootMessage(ticket: Pick<Ticket, "customer" | "homeserver">, title: string): OutgoingMessage {
+  return { msgtype: "m.text", body: title, mentions: [], fields: { customer: ticket.customer, homeserver: ticket.homeserver } };
 }
 
 /**
@@ -34,7 +40,7 @@ export async function ensureOpenTicket(deps: HelpdeskDeps, room: RoomId, custome
   const root = await sendOnce(
     deps,
     deps.operatorsRoom,
-    { msgtype: "m.text", body: title, mentions: [], fields: { customer: ticket.customer, homeserver: ticket.homeserver } },
+    rootMessage(ticket, title),
     `root:${ticket.id}`,
   );
   await deps.store.setThreadRoot(ticket.id, root);

@@ -1,4 +1,4 @@
-import { notifyObservers, type HelpdeskDeps } from "../deps.ts";
+import { displayName, notifyObservers, type HelpdeskDeps } from "../deps.ts";
 import type { EditEvent, MessageBody, MessageEvent, OutgoingMessage, ReactionEvent, RedactionEvent } from "../events.ts";
 import { bridgeSource } from "../bridge-source.ts";
 import { serverOf, type UserId } from "../ids.ts";
@@ -10,7 +10,7 @@ import type { Ticket } from "../ticket.ts";
 /** How a customer's message looks in the operators' thread. */
 export async function customerCopy(deps: HelpdeskDeps, ticket: Ticket, sender: UserId, content: MessageBody): Promise<OutgoingMessage> {
   const profile = await deps.profiles.get(sender);
-  const name = profile.displayname !== undefined && profile.displayname !== "" ? profile.displayname : sender;
+  const name = displayName(profile.displayname, sender);
   const perMessageProfile = {
     id: sender,
     displayname: name,
@@ -75,7 +75,8 @@ async function record(deps: HelpdeskDeps, ticket: Ticket, kind: RelayKind, event
 /** Applies an edit to the copy of the edited message, on whichever side it is. */
 export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditEvent): Promise<void> {
   const relay = await deps.store.findRelayBySource(event.target);
-  if (relay === undefined) return;
+  // Only an edit in the original's own room counts (an event id is no secret).
+  if (relay === undefined || relay.sourceRoom !== event.room || relay.ticketId !== ticket.id) return;
   const copy = relay.kind === "customer-to-thread"
     ? await customerCopy(deps, ticket, event.sender, event.content)
     : operatorCopy(event.content, false);
@@ -108,6 +109,7 @@ export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: R
 /** Redacts the copy of a redacted message or reaction. */
 export async function relayRedaction(deps: HelpdeskDeps, event: RedactionEvent): Promise<void> {
   const relay = await deps.store.findRelayBySource(event.target);
-  if (relay === undefined) return;
+  // Only a redaction in the original's own room counts (an event id is no secret).
+  if (relay === undefined || relay.sourceRoom !== event.room) return;
   await deps.messenger.redact(relay.targetRoom, relay.targetEvent, event.reason, `redact:${event.eventId}`);
 }

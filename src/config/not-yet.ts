@@ -1,0 +1,19 @@
+import type { HonoroitConfig } from "./schema.ts";
+import type { Problem, Source } from "./load.ts";
+import type { ConfigKey } from "./schema.ts";
+
+/**
+ * Settings this version accepts (so a Go bot's environment loads) but does not act on yet.
+ * Someone who set one must hear that it does nothing, rather than find out in an outage.
+ */
+const NOT_YET: readonly { readonly key: ConfigKey; readonly isSet: (c: HonoroitConfig) => boolean; readonly note: string }[] = [
+  { key: "monitoring.healthchecks.uuid", isSet: (c) => c.monitoring.healthchecks.uuid !== null, note: "healthchecks.io pings are not sent by this version" },
+  { key: "monitoring.sentry.dsn", isSet: (c) => c.monitoring.sentry.dsn !== null, note: "errors are not reported to Sentry by this version" },
+  { key: "redmine.host", isSet: (c) => c.redmine.host !== null, note: "Redmine sync is not available in this version yet" },
+  { key: "dataSecret", isSet: (c) => c.dataSecret !== null, note: "importing the Go bot's account data is not available in this version yet" },
+];
+
+/** A warning for every setting that is set but does nothing in this version. */
+export function notYetWarnings(config: HonoroitConfig, sourceOf: (key: ConfigKey) => Source | undefined): Problem[] {
+  return NOT_YET.filter((n) => n.isSet(config)).map((n) => ({ key: n.key, source: sourceOf(n.key) ?? "default", message: n.note }));
+}
