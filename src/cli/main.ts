@@ -29,7 +29,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     return reportError(error, process.stderr, (line) => {
       const file = join(tmpdir(), `honoroit-error-${Date.now()}.log`);
-      writeFileSync(file, line + "\n");
+      writeFileSync(file, line + "\n", { mode: 0o600 });
       process.stderr.write(`the stack is in ${file}\n`);
     });
   }

@@ -249,6 +249,15 @@ describe("helpdesk: operators", () => {
     assert.equal(h.messenger.calls.length, before);
   });
 
+  it("starts a request with someone once, and refuses a second while the first is open", async () => {
+    const h = await makeHelpdesk();
+    await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho start @dave:example.com"));
+    assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /^Started request #1 with @dave:example\.com: \[OPEN\] 1st request from example\.com/);
+    await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho start @dave:example.com"));
+    assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /^@dave:example\.com already has an open request, #1/);
+    assert.equal((await h.store.listTickets({ status: "all" })).length, 1);
+  });
+
   it("counts a request without contacting anyone", async () => {
     const { h } = await opened();
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho count @dave:example.com"));

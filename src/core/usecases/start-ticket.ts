@@ -1,4 +1,5 @@
 import type { HelpdeskDeps } from "../deps.ts";
+import { HonoroitError } from "../errors.ts";
 import type { RoomId, UserId } from "../ids.ts";
 import type { Ticket } from "../ticket.ts";
 import { automaticMessage } from "./notices.ts";
@@ -13,6 +14,10 @@ const STARTED = "started";
 export async function startTicket(deps: HelpdeskDeps, customer: UserId, key: string): Promise<Ticket> {
   let room = (await deps.store.kvGet(STARTED, key)) as RoomId | undefined;
   if (room === undefined) {
+    const [open] = await deps.store.listTickets({ customer, status: "open", limit: 1 });
+    if (open !== undefined) {
+      throw new HonoroitError("CONFLICT", `${customer} already has an open request, #${open.id}: ${open.title ?? ""}`);
+    }
     room = await deps.messenger.createDirectRoom(customer);
     await deps.store.kvSet(STARTED, key, room);
   }
