@@ -268,7 +268,7 @@ describe("sync loop", () => {
     assert.equal(second.query.get("filter"), "F1");
     assert.equal(second.query.get("timeout"), "30000");
     const uploaded = f.to(`/user/${BOT}/filter`)[0]?.body as { room: { timeline: unknown } } | undefined;
-    assert.deepEqual(uploaded?.room.timeline, { limit: 100, lazy_load_members: true });
+    assert.deepEqual(uploaded?.room.timeline, { limit: 100, not_senders: [BOT] });
   });
 
   it("saves the token only after every handler of the batch is done; a failing handler fails the batch, which is handed over again", async () => {

@@ -30,7 +30,7 @@ export interface SyncLoopOptions {
   readonly pollMs?: number;
   /** Timeline events per room and sync, default 100. */
   readonly timelineLimit?: number;
-  /** Pages of `timelineLimit` events fetched to fill a gap (a `limited` timeline), default 10. */
+  /** Pages of `timelineLimit` events fetched to fill a gap (a `limited` timeline), default 1000: a safety stop only, as a bigger gap loses events. */
   readonly backfillPages?: number;
   /** Stops the loop for good (the connection is closing), in addition to run's own signal. */
   readonly signal?: AbortSignal;
@@ -56,7 +56,7 @@ export class SyncLoop {
   constructor(private readonly options: SyncLoopOptions) {
     this.pollMs = options.pollMs ?? 30_000;
     this.timelineLimit = options.timelineLimit ?? 100;
-    this.backfillPages = options.backfillPages ?? 10;
+    this.backfillPages = options.backfillPages ?? 1000;
   }
 
   /** Whether the homeserver answered the last /sync, when it last did, and the last error. */
@@ -197,7 +197,9 @@ export class SyncLoop {
       presence: NO_NOISE,
       account_data: NO_NOISE,
       room: {
-        timeline: { limit: this.timelineLimit, lazy_load_members: true },
+        // The bot's own events (its relays) are most of the operators room: not fetching them
+        // keeps batches and gaps small. The core has no use for them.
+        timeline: { limit: this.timelineLimit, not_senders: [this.options.botUser] },
         state: { lazy_load_members: true },
         ephemeral: NO_NOISE,
         account_data: NO_NOISE,
@@ -279,7 +281,7 @@ export class SyncLoop {
     let token = from;
     for (let page = 0; page < this.backfillPages; page++) {
       const response = await this.options.api.requestObject(Method.Get, path`/rooms/${room}/messages`, {
-        query: { dir: "b", from: token, to: since, limit: String(this.timelineLimit), filter: JSON.stringify({ lazy_load_members: true }) },
+        query: { dir: "b", from: token, to: since, limit: String(this.timelineLimit), filter: JSON.stringify({ lazy_load_members: true, not_senders: [this.options.botUser] }) },
         ...(signal === undefined ? {} : { signal }),
       });
       const chunk = arrayAt(response, "chunk");
