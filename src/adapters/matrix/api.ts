@@ -154,7 +154,15 @@ export class MatrixApi {
    * UNREACHABLE when the attempts run out, and the abort reason when aborted.
    */
   async request(method: Method, urlPath: string, options: RequestOptions = {}): Promise<unknown> {
-    const signal = this.signalFor(options);
+    const linked = linkSignals([this.options.signal, options.signal]);
+    try {
+      return await this.requestWith(method, urlPath, options, linked.signal);
+    } finally {
+      linked.release();
+    }
+  }
+
+  private async requestWith(method: Method, urlPath: string, options: RequestOptions, signal: AbortSignal | undefined): Promise<unknown> {
     const maxAttempts = options.maxAttempts ?? this.options.maxAttempts ?? 10;
     let failures = 0;
     for (;;) {
@@ -193,24 +201,25 @@ export class MatrixApi {
   }
 
   /** A single attempt; errors are matrix-js-sdk's, for callers with their own retry policy. */
-  async once(method: Method, urlPath: string, options: RequestOptions = {}, signal = this.signalFor(options)): Promise<unknown> {
+  async once(method: Method, urlPath: string, options: RequestOptions = {}, signal?: AbortSignal): Promise<unknown> {
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query[k] = v;
     // Our own timeout rather than the SDK's localTimeoutMs, whose timer is never cleared and
-    // would keep the process alive; AbortSignal.timeout does not.
+    // would keep the process alive.
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const parents = signal === undefined ? [this.options.signal, options.signal] : [signal];
+    const attempt = linkSignals(parents, timeoutMs);
     // A cast: the SDK types `priority` as Pick<RequestInit, …>, which Node's RequestInit lacks.
-    const opts = { abortSignal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) } as IRequestOpts;
+    const opts = { abortSignal: attempt.signal } as IRequestOpts;
     try {
       return options.unauthenticated === true
         ? await this.http.request(method, urlPath, query, options.body, opts)
         : await this.http.authedRequest<unknown>(method, urlPath, query, options.body, opts);
     } catch (error) {
-      if (timeout.aborted && signal?.aborted !== true) {
-        throw new ConnectionError(`no answer within ${seconds(timeoutMs)}s`);
-      }
+      if (attempt.timedOut()) throw new ConnectionError(`no answer within ${seconds(timeoutMs)}s`);
       throw error;
+    } finally {
+      attempt.release();
     }
   }
 
@@ -221,11 +230,38 @@ export class MatrixApi {
     return response;
   }
 
-  private signalFor(options: RequestOptions): AbortSignal | undefined {
-    const signals = [this.options.signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
-    if (signals.length <= 1) return signals[0];
-    return AbortSignal.any(signals);
+}
+
+/**
+ * One signal that aborts when any parent does (or after `timeoutMs`), released after use.
+ * Not AbortSignal.any/timeout: each of those leaves a weak reference on the long-lived
+ * parent for every request, and serve's memory grew with every relayed message.
+ */
+export function linkSignals(parents: readonly (AbortSignal | undefined)[], timeoutMs?: number): { signal: AbortSignal | undefined; timedOut(): boolean; release(): void } {
+  const live = parents.filter((s): s is AbortSignal => s !== undefined);
+  if (timeoutMs === undefined && live.length <= 1) return { signal: live[0], timedOut: () => false, release: () => undefined };
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = (event: Event): void => {
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  for (const parent of live) {
+    if (parent.aborted) controller.abort(parent.reason);
+    else parent.addEventListener("abort", onAbort, { once: true });
   }
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException("The operation timed out.", "TimeoutError"));
+  }, timeoutMs);
+  timer?.unref();
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    release() {
+      if (timer !== undefined) clearTimeout(timer);
+      for (const parent of live) parent.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 /**
