@@ -43,5 +43,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// Exit explicitly: HTTP client timers (matrix-js-sdk) may otherwise keep the process alive.
-process.exit(await runCli(process.argv.slice(2)));
+const code = await runCli(process.argv.slice(2));
+// Writes to a pipe are asynchronous: let them drain, or `honoroit tickets list | wc` is cut short.
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write("", () => resolve()))));
+// Then exit explicitly: HTTP client timers (matrix-js-sdk) may otherwise keep the process alive.
+process.exit(code);

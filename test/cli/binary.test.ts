@@ -7,6 +7,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import type { RoomId, UserId } from "../../src/core/ids.ts";
 import { BIN, childEnv, runCli } from "../support/serve-process.ts";
 import { probeService, requireService } from "../support/services.ts";
 
@@ -124,6 +125,22 @@ describe("honoroit binary", () => {
     const bad = await runCli(["count", "bob"], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not a Matrix user id: "bob"/);
+  });
+
+  it("writes a long listing whole into a pipe", async () => {
+    const dir = await tempDir();
+    const dsn = path.join(dir, "honoroit.db");
+    const { openStore } = await import("../../src/adapters/storage/open-store.ts");
+    const store = await openStore({ dialect: "sqlite", dsn });
+    await store.migrate();
+    for (let i = 0; i < 3000; i++) {
+      await store.openTicket({ customer: `@user${i}:example.com` as UserId, customerRoom: `!room${i}:example.com` as RoomId, openedAt: new Date() });
+    }
+    await store.close();
+    const r = await runCli(["tickets", "list", "--status", "all", "--limit", "0", "--json"], { HONOROIT_DB_DSN: dsn });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.length > 256 * 1024, "more than a pipe buffer holds");
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, 3000);
   });
 
   it("migrates PostgreSQL; a second run changes nothing; an unreachable server exits 4", async (t) => {
