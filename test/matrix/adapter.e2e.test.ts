@@ -15,7 +15,7 @@ import { Method, path } from "../../src/adapters/matrix/api.ts";
 import { MemoryStore } from "../support/memory-store.ts";
 import { bodyOf, roomHistory } from "../support/room-history.ts";
 import { loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor } from "../support/synapse.ts";
-import type { SynapseEnv } from "../support/synapse.ts";
+import type { RegisteredUser, SynapseEnv } from "../support/synapse.ts";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -54,6 +54,16 @@ async function connect(hs: SynapseEnv, localpart: string, store: MemoryStore, lo
 }
 
 /** Runs a connection's sync loop, recording what it delivers; `react` runs after recording. */
+/** A new bot account logged in through the adapter, and a registered customer, alice. */
+async function botAndAlice(hs: SynapseEnv): Promise<{ botName: string; aliceName: string; alice: RegisteredUser; store: MemoryStore; conn: MatrixConnection }> {
+  const botName = uniqueName("bot");
+  const aliceName = uniqueName("alice");
+  await registerUser(hs, botName, PASSWORD);
+  const alice = await registerUser(hs, aliceName, PASSWORD);
+  const store = new MemoryStore();
+  return { botName, aliceName, alice, store, conn: await connect(hs, botName, store) };
+}
+
 function runLoop(conn: MatrixConnection, react?: (e: IncomingEvent) => Promise<void>): { events: IncomingEvent[]; stop(): Promise<void> } {
   const events: IncomingEvent[] = [];
   const controller = new AbortController();
@@ -133,12 +143,7 @@ describe("messenger", () => {
   it("the same key twice sends one event, also after logging in again on the same device", async (t) => {
     const hs = skipUnlessSynapse(t);
     if (hs === undefined) return;
-    const botName = uniqueName("bot");
-    const aliceName = uniqueName("alice");
-    await registerUser(hs, botName, PASSWORD);
-    const alice = await registerUser(hs, aliceName, PASSWORD);
-    const store = new MemoryStore();
-    const conn = await connect(hs, botName, store);
+    const { botName, alice, store, conn } = await botAndAlice(hs);
 
     const room = await conn.messenger.createDirectRoom(alice.userId as UserId);
     const direct = await conn.api.requestObject(Method.Get, path`/user/${conn.userId}/account_data/m.direct`);
@@ -169,11 +174,7 @@ describe("messenger", () => {
   it("edits, reactions, redactions, profiles; a refused request names the errcode", async (t) => {
     const hs = skipUnlessSynapse(t);
     if (hs === undefined) return;
-    const botName = uniqueName("bot");
-    const aliceName = uniqueName("alice");
-    await registerUser(hs, botName, PASSWORD);
-    const alice = await registerUser(hs, aliceName, PASSWORD);
-    const conn = await connect(hs, botName, new MemoryStore());
+    const { botName, aliceName, alice, conn } = await botAndAlice(hs);
     const room = await conn.messenger.createDirectRoom(alice.userId as UserId);
 
     const root = await conn.messenger.send(room, { msgtype: MsgType.Text, body: "[OPEN] title", fields: { customer: alice.userId } }, "root");
