@@ -31,20 +31,23 @@ export async function seedTickets(file: string, opts: SeedOptions): Promise<void
       const customer = parseUserId(`@customer${i % USERS}:${server}`);
       const room = parseRoomId(`!seed${i}:${server}`);
       const openedAt = new Date(START + i * STEP_MS);
-      const { ticket, customerOrdinal, homeserverOrdinal } = await store.openTicket({ customer, customerRoom: room, openedAt });
-      const root = parseEventId(`$seedroot${i}`);
-      await store.setTitle(ticket.id, `[DONE] ${ordinal(homeserverOrdinal)} request from ${server} (${ordinal(customerOrdinal)} by ${customer})`);
-      await store.setThreadRoot(ticket.id, root);
-      if (opts.traffic === true) {
-        const question = parseEventId(`$seedq${i}`);
-        const answer = parseEventId(`$seeda${i}`);
-        const ops = parseRoomId("!seedops:localhost");
-        await store.recordRelay({ ticketId: ticket.id, kind: "customer-to-thread", sourceRoom: room, sourceEvent: question, targetRoom: ops, targetEvent: parseEventId(`$seedqc${i}`) });
-        await store.recordRelay({ ticketId: ticket.id, kind: "operator-to-customer", sourceRoom: ops, sourceEvent: answer, targetRoom: room, targetEvent: parseEventId(`$seedac${i}`) });
-        await store.markHandled(question, openedAt);
-        await store.markHandled(answer, openedAt);
-      }
-      if (i < openFrom) await store.closeTicket(ticket.id, new Date(openedAt.getTime() + STEP_MS / 2), "operator");
+      // One transaction per ticket: what serve commits for a request, in one go.
+      await store.transaction(async (tx) => {
+        const { ticket, customerOrdinal, homeserverOrdinal } = await tx.tickets.open({ customer, customerRoom: room, openedAt });
+        const root = parseEventId(`$seedroot${i}`);
+        await tx.tickets.setTitle(ticket.id, `[DONE] ${ordinal(homeserverOrdinal)} request from ${server} (${ordinal(customerOrdinal)} by ${customer})`);
+        await tx.tickets.setThreadRoot(ticket.id, root);
+        if (opts.traffic === true) {
+          const question = parseEventId(`$seedq${i}`);
+          const answer = parseEventId(`$seeda${i}`);
+          const ops = parseRoomId("!seedops:localhost");
+          await tx.relays.record({ ticketId: ticket.id, kind: "customer-to-thread", sourceRoom: room, sourceEvent: question, targetRoom: ops, targetEvent: parseEventId(`$seedqc${i}`) });
+          await tx.relays.record({ ticketId: ticket.id, kind: "operator-to-customer", sourceRoom: ops, sourceEvent: answer, targetRoom: room, targetEvent: parseEventId(`$seedac${i}`) });
+          await tx.journal.markHandled(question, openedAt);
+          await tx.journal.markHandled(answer, openedAt);
+        }
+        if (i < openFrom) await tx.tickets.close(ticket.id, new Date(openedAt.getTime() + STEP_MS / 2), "operator");
+      });
     }
   } finally {
     await store.close();

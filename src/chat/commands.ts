@@ -103,7 +103,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     needsTicket: false,
     async run(input) {
       const user = parseUserId(argumentOrUsage(input.args, "count @user:example.com"));
-      const counted = await countRequest(input.deps.store, user);
+      const counted = await countRequest(input.deps, user, `count:${input.event.eventId}`);
       return fillTemplate(input.deps.options.get("text.count"), counted.summary);
     },
   },

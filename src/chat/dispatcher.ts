@@ -1,5 +1,5 @@
-import type { HelpdeskDeps } from "../core/deps.ts";
-import { isHonoroitError, isTransient, newReference } from "../core/errors.ts";
+import { causeOf, waitingError, type HelpdeskDeps } from "../core/deps.ts";
+import { isHonoroitError, newReference, RefusedError } from "../core/errors.ts";
 import type { MessageEvent } from "../core/events.ts";
 import type { CommandRunner } from "../core/helpdesk.ts";
 import type { Ticket } from "../core/ticket.ts";
@@ -44,8 +44,12 @@ export class ChatDispatcher implements CommandRunner {
       const text = await command.run({ args: parsed.args, event, ticket, deps: this.deps });
       if (text !== undefined) await reply(text);
     } catch (error) {
-      // A service that is down: the command is run again once it is back.
-      if (isTransient(error)) throw error;
+      // A service that is down, or the bot out of the operators room: the command runs again later.
+      if (causeOf(this.deps, error) !== "final") throw waitingError(this.deps, error);
+      if (error instanceof RefusedError) {
+        await reply(`The homeserver refused: ${error.message}`);
+        return;
+      }
       if (isHonoroitError(error)) {
         await reply(`${error.message}${error.details.length > 0 ? "\n" + error.details.join("\n") : ""}`);
         return;

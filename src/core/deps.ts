@@ -1,19 +1,11 @@
 import type { EventId, RoomId, UserId } from "./ids.ts";
+import { failureCause, HonoroitError, messageOf, RefusedError, type FailureCause } from "./errors.ts";
 import { neutraliseRoomMention } from "./format.ts";
 import type { KeyedQueue } from "./keyed-queue.ts";
 import { LruCache } from "./lru.ts";
 import type { OutgoingMessage } from "./events.ts";
 import type { Clock, Logger, Messenger, Metrics, Profile, Store } from "./ports.ts";
 import type { RuntimeOptions } from "./runtime-options.ts";
-import type { Ticket } from "./ticket.ts";
-
-/** What happened to a ticket, for observers such as the Redmine sync (a seam; none required). */
-export interface TicketObserver {
-  opened?(ticket: Ticket): Promise<void>;
-  customerMessage?(ticket: Ticket, body: string): Promise<void>;
-  operatorMessage?(ticket: Ticket, body: string): Promise<void>;
-  closed?(ticket: Ticket): Promise<void>;
-}
 
 /** Everything the helpdesk use cases need, built once by the composition root. */
 export interface HelpdeskDeps {
@@ -29,7 +21,11 @@ export interface HelpdeskDeps {
   /** Warn customers whose encrypted messages the bot cannot read. */
   readonly encryptionWarning: boolean;
   readonly profiles: ProfileCache;
-  readonly observers: readonly TicketObserver[];
+  /**
+   * Who hears about what happens to tickets (e.g. `redmine`): each ticket event becomes a
+   * durable job per subscriber, queued in the transaction of its cause. None by default.
+   */
+  readonly subscribers: readonly string[];
   /** One queue per room: work on a customer room (its messages, closing its ticket) runs in order. */
   readonly rooms: KeyedQueue;
 }
@@ -74,20 +70,25 @@ export class ProfileCache {
  * also the transaction id, so even a crash between sending and remembering sends nothing twice.
  */
 export async function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger" | "clock">, room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
-  const known = await deps.store.sentEvent(key);
-  if (known !== undefined) return known;
+  const known = await deps.store.ledger.get(key);
+  if (known !== undefined) return known as EventId;
   const id = await deps.messenger.send(room, message, key);
-  await deps.store.recordSent(key, id, deps.clock.now());
+  await deps.store.ledger.put(key, id, deps.clock.now());
   return id;
 }
 
-/** Calls every observer; an observer's failure is logged, never breaks the relay. */
-export async function notifyObservers(deps: Pick<HelpdeskDeps, "observers" | "logger">, call: (o: TicketObserver) => Promise<void> | undefined): Promise<void> {
-  for (const o of deps.observers) {
-    try {
-      await call(o);
-    } catch (error) {
-      deps.logger.error("ticket observer failed", { error });
-    }
-  }
+/**
+ * Why a failure happened (see FailureCause), knowing one thing the generic rule cannot: a
+ * refusal for the operators room means the bot is not (or no longer) in it. That is our state,
+ * not the fault of the event being handled, so the work waits until the bot is invited back.
+ */
+export function causeOf(deps: Pick<HelpdeskDeps, "operatorsRoom">, error: unknown): FailureCause {
+  if (error instanceof RefusedError && error.forbidden && error.room === deps.operatorsRoom) return "not-ready";
+  return failureCause(error);
+}
+
+/** The error to throw for work that must wait: a not-ready refusal gets words that say why. */
+export function waitingError(deps: Pick<HelpdeskDeps, "operatorsRoom">, error: unknown): unknown {
+  if (!(error instanceof RefusedError) || causeOf(deps, error) !== "not-ready") return error;
+  return new HonoroitError("NOT_READY", `the bot cannot post in the operators room ${deps.operatorsRoom} (${messageOf(error)}); invite it there`, { cause: error });
 }

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { exit: 3, summary: "not found" },
   CONFLICT: { exit: 2, summary: "conflict" },
   UNREACHABLE: { exit: 4, summary: "service unreachable" },
+  BUSY: { exit: 4, summary: "service busy" },
+  NOT_READY: { exit: 4, summary: "not ready" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -31,6 +33,32 @@ export class HonoroitError extends Error {
   }
 }
 
+/**
+ * A service refused a request for reasons of its own (a Matrix 4xx other than a rate limit):
+ * final for whatever caused it, unless the core knows the refusal is about its own state
+ * (a `forbidden` answer for the operators room means the bot is not in it yet).
+ */
+export class RefusedError extends Error {
+  /** The service's error code, e.g. `M_FORBIDDEN`. */
+  readonly errcode: string | undefined;
+  readonly status: number | undefined;
+  /** The room the request was about, when it was about one. */
+  readonly room: string | undefined;
+
+  constructor(message: string, details: { errcode?: string | undefined; status?: number | undefined; room?: string | undefined }, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RefusedError";
+    this.errcode = details.errcode;
+    this.status = details.status;
+    this.room = details.room;
+  }
+
+  /** Not allowed: not in the room, no permission. */
+  get forbidden(): boolean {
+    return this.status === 403 || this.errcode === "M_FORBIDDEN";
+  }
+}
+
 /** Exit code for an internal error (a bug or something unexpected). */
 export const EXIT_INTERNAL = 1;
 export const EXIT_OK = 0;
@@ -40,12 +68,31 @@ export function isHonoroitError(e: unknown): e is HonoroitError {
 }
 
 /**
- * A failure that says nothing about the event being handled: a service is unreachable, or the
- * process is stopping. The event is handled again later; any other failure is final for it.
+ * Why something failed, as far as trying again goes. The first three say nothing about the
+ * event or request being handled, so it waits and is tried again; only `final` is its own fault.
+ * - `unavailable`: a service is down or unreachable (homeserver, database, issue tracker).
+ * - `busy`: a service is overloaded or a lock is held (rate limit, SQLITE_BUSY, a deadlock).
+ * - `not-ready`: our own state is not ready yet (e.g. the bot is not in the operators room).
+ * - `stopping`: the process is shutting down.
  */
+export type FailureCause = "unavailable" | "busy" | "not-ready" | "stopping" | "final";
+
+const CAUSE_OF_CODE: Partial<Record<ErrorCode, FailureCause>> = {
+  UNREACHABLE: "unavailable",
+  BUSY: "busy",
+  NOT_READY: "not-ready",
+};
+
+/** The one place failures are sorted by cause (see FailureCause). */
+export function failureCause(e: unknown): FailureCause {
+  if (e instanceof HonoroitError) return CAUSE_OF_CODE[e.code] ?? "final";
+  if (e instanceof Error && e.name === "AbortError") return "stopping";
+  return "final";
+}
+
+/** A failure after which the same work should be tried again later (see FailureCause). */
 export function isTransient(e: unknown): boolean {
-  if (e instanceof HonoroitError) return e.code === "UNREACHABLE";
-  return e instanceof Error && e.name === "AbortError";
+  return failureCause(e) !== "final";
 }
 
 /** The message of anything thrown. */

@@ -1,10 +1,10 @@
-import { displayName, type HelpdeskDeps } from "./deps.ts";
+import { causeOf, displayName, waitingError, type HelpdeskDeps } from "./deps.ts";
 import type { IncomingEvent, InviteEvent, MembershipEvent, MessageEvent } from "./events.ts";
 import type { EventId } from "./ids.ts";
-import { isTransient, messageOf, newReference } from "./errors.ts";
+import { messageOf, newReference } from "./errors.ts";
+import { Outcome } from "./outcome.ts";
 import { fillTemplate, matchesUserPattern } from "./options.ts";
 import type { Ticket } from "./ticket.ts";
-import { autoCloseIdle } from "./usecases/close-ticket.ts";
 import { automaticMessage, operatorsNotice, threadNotice } from "./usecases/notices.ts";
 import { ensureOpenTicket } from "./usecases/open-ticket.ts";
 import { relayCustomerMessage, relayEdit, relayOperatorMessage, relayReaction, relayRedaction } from "./usecases/relay.ts";
@@ -15,6 +15,10 @@ export interface CommandRunner {
   isCommand(text: string): boolean;
   run(event: MessageEvent, ticket: Ticket | undefined): Promise<void>;
 }
+
+
+/** How handling an event ended: done, failed for good (its sender was told), or seen before. */
+export type HandleResult = "handled" | "failed" | "duplicate";
 
 /**
  * The helpdesk: takes every incoming Matrix event once, in order per room, and does what the
@@ -28,22 +32,29 @@ export class Helpdesk {
   ) {}
 
   /**
-   * Handles one event (skipping it when already handled). A transient failure (a service is
-   * unreachable, the process is stopping) is thrown, so the event is handed over again later;
-   * any other failure is final for this event: it is logged with a reference, the person who
-   * sent it is told, and the event counts as handled, so one bad event never blocks the rest.
+   * Handles one event (skipping it when already handled). What the event changes in the
+   * database (relay records, the ticket's activity, queued jobs) commits in one transaction with
+   * its handled mark. A failure that says nothing about the event (a service unavailable or
+   * busy, the bot not yet in the operators room) is thrown, and the event is handed over again
+   * later; any other failure is final for it: logged with a reference, the person who sent it
+   * is told, and the event counts as handled, so one bad event never blocks the rest.
    */
-  handle(event: IncomingEvent): Promise<void> {
-    return this.deps.rooms.run(event.room, async () => {
-      if (event.sender === this.deps.messenger.botUser && event.type !== "invite") return;
-      if (await this.deps.store.isHandled(event.eventId)) return;
+  handle(event: IncomingEvent): Promise<HandleResult> {
+    return this.deps.rooms.run(event.room, async (): Promise<HandleResult> => {
+      const { store, clock } = this.deps;
+      if (event.sender === this.deps.messenger.botUser && event.type !== "invite") return "duplicate";
+      if (await store.journal.isHandled(event.eventId)) return "duplicate";
+      const outcome = new Outcome();
+      let result: HandleResult = "handled";
       try {
-        await this.dispatch(event);
+        await this.dispatch(event, outcome);
       } catch (error) {
-        if (isTransient(error)) throw error;
+        if (causeOf(this.deps, error) !== "final") throw waitingError(this.deps, error);
         await this.onFinalFailure(event, error);
+        result = "failed";
       }
-      await this.deps.store.markHandled(event.eventId, this.deps.clock.now());
+      await outcome.commit(store, (tx) => tx.journal.markHandled(event.eventId, clock.now()));
+      return result;
     });
   }
 
@@ -59,21 +70,16 @@ export class Helpdesk {
         await operatorsNotice(deps, `This message could not be delivered to the customer: ${messageOf(error)} (reference ${ref})`, `error:${event.eventId}`, event.threadRoot);
       }
     } catch (notice) {
-      if (isTransient(notice)) throw notice;
+      if (causeOf(this.deps, notice) !== "final") throw waitingError(this.deps, notice);
       deps.logger.warn("could not tell the sender about the failure", { ref, error: messageOf(notice) });
     }
   }
 
-  /** Closes requests idle longer than `autoclose.after`. */
-  autoClose(): Promise<number> {
-    return autoCloseIdle(this.deps);
-  }
-
-  private dispatch(event: IncomingEvent): Promise<void> {
+  private dispatch(event: IncomingEvent, outcome: Outcome): Promise<void> {
     if (event.type === "invite") return this.onInvite(event);
-    if (event.room === this.deps.operatorsRoom) return this.onOperatorsRoom(event);
+    if (event.room === this.deps.operatorsRoom) return this.onOperatorsRoom(event, outcome);
     if (this.deps.options.get("ignore.rooms").includes(event.room)) return Promise.resolve();
-    return this.onCustomerRoom(event);
+    return this.onCustomerRoom(event, outcome);
   }
 
   private async onInvite(event: InviteEvent): Promise<void> {
@@ -94,11 +100,11 @@ export class Helpdesk {
     }
   }
 
-  private async onOperatorsRoom(event: IncomingEvent): Promise<void> {
+  private async onOperatorsRoom(event: IncomingEvent, outcome: Outcome): Promise<void> {
     const { deps } = this;
     switch (event.type) {
       case "message": {
-        const ticket = event.threadRoot === undefined ? undefined : await deps.store.findByThread(event.threadRoot);
+        const ticket = event.threadRoot === undefined ? undefined : await deps.store.tickets.findByThread(event.threadRoot);
         if (this.commands.isCommand(event.content.body)) {
           await this.commands.run(event, ticket);
           return;
@@ -114,17 +120,17 @@ export class Helpdesk {
           await threadNotice(deps, ticket, `Request #${ticket.id} is closed; this message was not sent to the customer.`, `closed:${event.eventId}`);
           return;
         }
-        await relayOperatorMessage(deps, ticket, event);
+        await relayOperatorMessage(deps, ticket, event, outcome);
         return;
       }
       case "edit": {
-        const ticket = event.threadRoot === undefined ? await this.ticketOfRelayed(event.target) : await deps.store.findByThread(event.threadRoot);
-        if (ticket?.status === "open") await relayEdit(deps, ticket, event);
+        const ticket = event.threadRoot === undefined ? await this.ticketOfRelayed(event.target) : await deps.store.tickets.findByThread(event.threadRoot);
+        if (ticket?.status === "open") await relayEdit(deps, ticket, event, outcome);
         return;
       }
       case "reaction": {
         const ticket = await this.ticketOfRelayed(event.target);
-        if (ticket?.status === "open") await relayReaction(deps, ticket, event);
+        if (ticket?.status === "open") await relayReaction(deps, ticket, event, outcome);
         return;
       }
       case "redaction":
@@ -136,26 +142,27 @@ export class Helpdesk {
   }
 
   private async ticketOfRelayed(event: EventId): Promise<Ticket | undefined> {
-    const relay = (await this.deps.store.findRelayByTarget(event)) ?? (await this.deps.store.findRelayBySource(event));
-    return relay === undefined ? undefined : this.deps.store.getTicket(relay.ticketId);
+    const { relays, tickets } = this.deps.store;
+    const relay = (await relays.byTarget(event)) ?? (await relays.bySource(event));
+    return relay === undefined ? undefined : tickets.get(relay.ticketId);
   }
 
-  private async onCustomerRoom(event: IncomingEvent): Promise<void> {
+  private async onCustomerRoom(event: IncomingEvent, outcome: Outcome): Promise<void> {
     const { deps } = this;
     switch (event.type) {
       case "message": {
         const ticket = await ensureOpenTicket(deps, event.room, event.sender);
-        await relayCustomerMessage(deps, ticket, event);
+        await relayCustomerMessage(deps, ticket, event, outcome);
         return;
       }
       case "edit": {
-        const ticket = await deps.store.findOpenByRoom(event.room);
-        if (ticket !== undefined) await relayEdit(deps, ticket, event);
+        const ticket = await deps.store.tickets.findOpenByRoom(event.room);
+        if (ticket !== undefined) await relayEdit(deps, ticket, event, outcome);
         return;
       }
       case "reaction": {
-        const ticket = await deps.store.findOpenByRoom(event.room);
-        if (ticket !== undefined) await relayReaction(deps, ticket, event);
+        const ticket = await deps.store.tickets.findOpenByRoom(event.room);
+        if (ticket !== undefined) await relayReaction(deps, ticket, event, outcome);
         return;
       }
       case "redaction":
@@ -177,7 +184,7 @@ export class Helpdesk {
   private async onMembership(event: MembershipEvent): Promise<void> {
     const { deps } = this;
     if (event.user === deps.messenger.botUser) return;
-    const ticket = await deps.store.findOpenByRoom(event.room);
+    const ticket = await deps.store.tickets.findOpenByRoom(event.room);
     if (ticket === undefined) return;
     const name = event.displayname === undefined ? await deps.profiles.nameOf(event.user) : displayName(event.displayname, event.user);
     const key = `member:${event.eventId}`;

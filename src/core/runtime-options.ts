@@ -61,7 +61,7 @@ export class RuntimeOptions {
    * is logged and replaced by the default rather than stopping the bot; unknown keys are logged.
    */
   async load(): Promise<void> {
-    const stored = await this.store.getOptions();
+    const stored = await this.store.all();
     const cache = defaults();
     const mutable = cache as Record<OptionKey, unknown>;
     for (const [key, raw] of stored) {
@@ -105,7 +105,7 @@ export class RuntimeOptions {
     const value = parseOption(k, raw);
     const stored = formatOption(k, value);
     const cache = this.loaded();
-    await this.store.setOption(k, stored);
+    await this.store.set(k, stored);
     (cache as Record<OptionKey, unknown>)[k] = value;
     return { key: k, stored };
   }
@@ -115,7 +115,7 @@ export class RuntimeOptions {
     const k = parseOptionKey(key);
     const def = optionDef(k);
     const cache = this.loaded();
-    await this.store.deleteOption(k);
+    await this.store.delete(k);
     (cache as Record<OptionKey, unknown>)[k] = def.parse(def.default);
     return { key: k, stored: def.default };
   }

@@ -4,10 +4,13 @@ import type { MatrixLogin } from "../config/load.ts";
 import { ProfileCache, type HelpdeskDeps } from "../core/deps.ts";
 import { Helpdesk } from "../core/helpdesk.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
+import { Scheduler, type PeriodicTask } from "../core/scheduler.ts";
+import { autoCloseIdle } from "../core/usecases/close-ticket.ts";
 import { pruneOldRecords } from "../core/usecases/retention.ts";
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
+import type { SyncHealth } from "../adapters/matrix/sync-pipeline.ts";
 
 export interface ServeOptions {
   readonly config: HonoroitConfig;
@@ -25,9 +28,7 @@ export interface ServeOptions {
 /** How often options changed from the command line are picked up by a running bot. */
 const OPTIONS_RELOAD_MS = 30_000;
 
-const AUTO_CLOSE_TICK_MS = 5_000;
-
-/** How often handled-event and sent-message records past their retention are pruned. */
+/** How often handled-event and ledger records past their retention are pruned. */
 const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Auto-close checks run often enough for the configured idle time, and at least hourly. */
@@ -35,10 +36,33 @@ export function autoCloseInterval(afterMs: number): number {
   return Math.min(3_600_000, Math.max(10_000, Math.floor(afterMs / 10)));
 }
 
+/** The recurring work of a running bot, run by the one scheduler. */
+export function periodicTasks(deps: HelpdeskDeps, refresh: () => Promise<void>): PeriodicTask[] {
+  return [
+    { name: "options reload", every: () => OPTIONS_RELOAD_MS, run: refresh },
+    {
+      name: "auto-close",
+      // A changed autoclose.after applies at once: the scheduler reads this on every tick.
+      every: () => autoCloseInterval(deps.options.get("autoclose.after") || 3_600_000),
+      async run() {
+        const closed = await autoCloseIdle(deps);
+        if (closed > 0) deps.logger.info("auto-closed idle requests", { count: closed });
+      },
+    },
+    {
+      name: "retention",
+      every: () => PRUNE_INTERVAL_MS,
+      async run() {
+        await pruneOldRecords(deps);
+      },
+    },
+  ];
+}
+
 /**
  * `honoroit serve`: the lifecycle around the helpdesk. HTTP first (so /_health can tell
- * that the homeserver is unreachable while login retries), then Matrix, then the sync loop
- * until the signal; everything opened here is closed here.
+ * that the homeserver is unreachable while login retries), then Matrix, then the sync pipeline
+ * and the scheduler until the signal; everything opened here is closed here.
  */
 export async function serve(opts: ServeOptions): Promise<void> {
   const { config, store, logger, signal } = opts;
@@ -47,14 +71,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const { connectMatrix } = await import("../adapters/matrix/connection.ts");
 
   const metrics = new PromMetrics({ processMetrics: true });
-  let homeserver: () => { ok: boolean; detail?: string } = () => ({ ok: false, detail: "logging in" });
+  let engine: () => HealthReport["checks"] = () => ({ homeserver: { ok: false, detail: "logging in" } });
   const health = async (): Promise<HealthReport> => {
-    const database = await store.getSyncToken().then(
+    const database = await store.sync.getToken().then(
       () => ({ ok: true }),
       (error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error) }),
     );
-    const hs = homeserver();
-    return { status: database.ok && hs.ok ? "ok" : "degraded", checks: { homeserver: hs, database } };
+    const checks = { ...engine(), database };
+    return { status: Object.values(checks).every((c) => c.ok) ? "ok" : "degraded", checks };
   };
   const http = await startHttpServer({
     port: config.port,
@@ -68,7 +92,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
   logger.info("HTTP server listening", { url: http.url });
 
-  const timers: NodeJS.Timeout[] = [];
   try {
     const { auth } = opts.matrix;
     const connection = await connectMatrix({
@@ -77,17 +100,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
       ...(auth.method === "password" ? { password: auth.password } : {}),
       ...(auth.method === "sharedSecret" ? { sharedSecret: auth.sharedSecret } : {}),
       ...(auth.method === "token" ? { token: auth.token } : {}),
-      kv: store,
-      syncState: store,
+      kv: store.kv,
+      syncState: store.sync,
       logger,
       signal,
+      metrics,
     });
     try {
-      homeserver = () => {
-        const h = connection.sync.health();
-        return h.homeserver === "ok" ? { ok: true } : { ok: false, detail: h.lastError ?? "unreachable" };
-      };
-      const options = await RuntimeOptions.load(store, logger);
+      const options = await RuntimeOptions.load(store.options, logger);
       const deps: HelpdeskDeps = {
         store,
         messenger: connection.messenger,
@@ -100,56 +120,38 @@ export async function serve(opts: ServeOptions): Promise<void> {
         encryptionWarning: !config.noEncryptionWarning,
         profiles: new ProfileCache(connection.messenger, config.cacheSize),
         rooms: new KeyedQueue(),
-        observers: [],
+        subscribers: [],
       };
       const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));
-
       const refresh = async (): Promise<void> => {
         await options.load();
-        metrics.setOpenTickets(await store.countTickets({ status: "open" }));
+        metrics.setOpenTickets(await store.tickets.count({ status: "open" }));
       };
-      await refresh();
-      timers.push(setInterval(() => void refresh().catch((error: unknown) => logger.warn("could not reload options", { error: String(error) })), OPTIONS_RELOAD_MS));
-
-      // A short tick that runs the check when it is due, so a new `autoclose.after` set from
-      // chat or the CLI applies within seconds rather than after the old interval.
-      let lastAutoClose = 0;
-      let autoClosing = false;
-      const autoCloseTick = async (): Promise<void> => {
-        const after = options.get("autoclose.after");
-        const now = opts.clock.now().getTime();
-        if (autoClosing || after === 0 || now - lastAutoClose < autoCloseInterval(after)) return;
-        autoClosing = true;
-        lastAutoClose = now;
-        try {
-          const n = await helpdesk.autoClose();
-          if (n > 0) logger.info("auto-closed idle requests", { count: n });
-        } catch (error) {
-          logger.error("auto-close failed", { error: String(error) });
-        } finally {
-          autoClosing = false;
-        }
-      };
-      timers.push(setInterval(() => void autoCloseTick(), AUTO_CLOSE_TICK_MS));
-      void autoCloseTick();
-
-      const prune = (): void =>
-        void pruneOldRecords({ store, clock: opts.clock, logger }).catch((error: unknown) => {
-          logger.warn("could not prune old records", { error: String(error) });
-        });
-      timers.push(setInterval(prune, PRUNE_INTERVAL_MS));
-      prune();
+      const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, [], periodicTasks(deps, refresh));
+      engine = () => engineChecks(connection.sync.health(), scheduler.health());
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
-      // A failure the helpdesk throws is transient: the sync loop hands the batch over again.
-      await connection.sync.run((event) => helpdesk.handle(event), signal);
+      await Promise.all([
+        scheduler.run(signal),
+        // Failures the helpdesk throws make an event wait in its room; it is tried again.
+        connection.sync.run((event) => helpdesk.handle(event), signal),
+      ]);
     } finally {
       await connection.close();
     }
   } finally {
-    for (const t of timers) clearInterval(t);
     await http.close();
     logger.info("stopped");
   }
+}
+
+/** The pipeline and the scheduler, as /_health checks: each says why when it is not ok. */
+export function engineChecks(sync: SyncHealth, jobs: { readonly ok: boolean; readonly detail?: string }): HealthReport["checks"] {
+  const homeserver = sync.homeserver === "ok" ? { ok: true } : { ok: false, detail: sync.lastError ?? "unreachable" };
+  const waiting = sync.waiting.map((w) => `${w.room} since ${w.since.toISOString()} (${w.attempts} attempts): ${w.reason}`);
+  const events = waiting.length === 0
+    ? { ok: true, detail: `${sync.queued} queued, ${sync.inFlight} being handled${sync.skippedGaps > 0 ? `, ${sync.skippedGaps} unreadable gaps skipped (see the log)` : ""}` }
+    : { ok: false, detail: `${waiting.length} room(s) waiting: ${waiting.slice(0, 5).join("; ")}${waiting.length > 5 ? "; …" : ""}` };
+  return { homeserver, events, jobs };
 }

@@ -134,7 +134,7 @@ describe("honoroit binary", () => {
     const store = await openStore({ dialect: "sqlite", dsn });
     await store.migrate();
     for (let i = 0; i < 3000; i++) {
-      await store.openTicket({ customer: `@user${i}:example.com` as UserId, customerRoom: `!room${i}:example.com` as RoomId, openedAt: new Date() });
+      await store.tickets.open({ customer: `@user${i}:example.com` as UserId, customerRoom: `!room${i}:example.com` as RoomId, openedAt: new Date() });
     }
     await store.close();
     const r = await runCli(["tickets", "list", "--status", "all", "--limit", "0", "--json"], { HONOROIT_DB_DSN: dsn });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import type { CommandInput } from "../../src/cli/command.ts";
 import { configGet } from "../../src/cli/commands/config-get.ts";
 import { configSet, parseSetArgs } from "../../src/cli/commands/config-set.ts";
@@ -9,7 +9,8 @@ import type { HonoroitConfig } from "../../src/config/schema.ts";
 import { HonoroitError } from "../../src/core/errors.ts";
 import { OPTION_KEYS } from "../../src/core/options.ts";
 import type { Clock, Logger, Store } from "../../src/core/ports.ts";
-import { MemoryStore } from "../support/memory-store.ts";
+import { SqliteDatabase } from "../../src/adapters/storage/sqlite-database.ts";
+import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
 
 class SilentLogger implements Logger {
   debug(): void {
@@ -26,12 +27,21 @@ class SilentLogger implements Logger {
   }
 }
 
-/** A CLI context over an in-memory store; records whether the store was opened. */
+const contexts: FakeCliContext[] = [];
+afterEach(async () => {
+  for (const ctx of contexts.splice(0)) await ctx.dispose();
+});
+
+/** A CLI context over a private in-memory SQLite store; records whether the store was opened. */
 class FakeCliContext implements CliContext {
   readonly globals: GlobalOptions = {};
   readonly clock: Clock = { now: () => new Date("2025-01-01T00:00:00Z") };
   storeOpened = false;
-  readonly memory = new MemoryStore();
+  readonly memory = new SqlStore(SqliteDatabase.open(":memory:"));
+
+  constructor() {
+    contexts.push(this);
+  }
 
   config(): Promise<HonoroitConfig> {
     return Promise.reject(new Error("the config commands need no configuration beyond the store"));
@@ -48,7 +58,7 @@ class FakeCliContext implements CliContext {
     // nothing to release
   }
   dispose(): Promise<void> {
-    return Promise.resolve();
+    return this.memory.close();
   }
 }
 
@@ -109,7 +119,7 @@ describe("config set: run", () => {
     assert.deepEqual(lines(out), ["allow.users = @*:example.com,@bob:x"]);
     assert.equal(out.kind, "lines");
     assert.deepEqual(out.json, { key: "allow.users", value: "@*:example.com,@bob:x" });
-    assert.equal((await ctx.memory.getOptions()).get("allow.users"), "@*:example.com,@bob:x");
+    assert.equal((await ctx.memory.options.all()).get("allow.users"), "@*:example.com,@bob:x");
   });
 
   it("rejects a bad value without opening the store", async () => {

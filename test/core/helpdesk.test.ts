@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { EventId, RoomId, UserId } from "../../src/core/ids.ts";
 import { BOT, makeHelpdesk, OPS } from "../support/helpdesk-fixture.ts";
+import { autoCloseIdle } from "../../src/core/usecases/close-ticket.ts";
+import { RefusedError } from "../../src/core/errors.ts";
 
 const ALICE = "@alice:example.com" as UserId;
 const BOB = "@bob:example.com" as UserId;
@@ -69,13 +71,13 @@ describe("helpdesk: opening and relaying", () => {
     const roots = h.messenger.sentTo(OPS).filter((m) => m.threadRoot === undefined);
     assert.equal(roots.length, 1);
     assert.equal(h.messenger.sentTo(OPS).filter((m) => m.body.endsWith("hello")).length, 1);
-    assert.equal((await h.store.listTickets({ status: "all" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "all" })).length, 1);
   });
 
   it("opens one ticket when messages arrive at once in one room", async () => {
     const h = await makeHelpdesk();
     await Promise.all([1, 2, 3, 4, 5].map((i) => h.helpdesk.handle(h.message(ROOM_A, ALICE, `burst ${i}`))));
-    assert.equal((await h.store.listTickets({ status: "all" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "all" })).length, 1);
     const relayed = h.messenger.sentTo(OPS).filter((m) => m.threadRoot !== undefined).map((m) => m.body.split("\n")[1]);
     assert.deepEqual(relayed, ["burst 1", "burst 2", "burst 3", "burst 4", "burst 5"]);
   });
@@ -95,7 +97,7 @@ describe("helpdesk: opening and relaying", () => {
     const h = await makeHelpdesk();
     await h.helpdesk.handle(h.message(ROOM_A, ALICE, "!ho done"));
     assert.equal(h.messenger.sentTo(OPS)[1]?.body, "@alice:example.com:\n!ho done");
-    assert.equal((await h.store.listTickets({ status: "open" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "open" })).length, 1);
   });
 
   it("warns a customer once whose encrypted messages it cannot read", async () => {
@@ -142,7 +144,7 @@ describe("helpdesk: operators", () => {
     assert.equal(edit.target, root);
     assert.equal(edit.message.body, "[DONE] 1st request from example.com (1st by @alice:example.com)");
     assert.ok(h.messenger.calls.some((c) => c.op === "leave" && c.room === ROOM_A));
-    assert.equal((await h.store.listTickets({ status: "closed" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "closed" })).length, 1);
 
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "are you there?", { threadRoot: root }));
     assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /closed/);
@@ -153,7 +155,7 @@ describe("helpdesk: operators", () => {
     const { h, root } = await opened();
     h.messenger.refusedRooms.add(ROOM_A);
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho done", { threadRoot: root }));
-    assert.equal((await h.store.listTickets({ status: "closed" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "closed" })).length, 1);
     const reply = h.messenger.sentTo(OPS).at(-1)?.body ?? "";
     assert.match(reply, /^Request #1 is closed\.\nNote: the customer could not be told: M_FORBIDDEN/);
     assert.match(reply, /Note: the bot could not leave the customer's room: M_FORBIDDEN/);
@@ -173,9 +175,9 @@ describe("helpdesk: operators", () => {
     const done = h.message(OPS, OPERATOR, "!ho done", { threadRoot: root });
     h.messenger.failNextSends = 1;
     await assert.rejects(h.helpdesk.handle(done), /network down/);
-    assert.equal((await h.store.listTickets({ status: "open" })).length, 1, "not closed half-way");
+    assert.equal((await h.store.tickets.list({ status: "open" })).length, 1, "not closed half-way");
     await h.helpdesk.handle(done);
-    assert.equal((await h.store.listTickets({ status: "closed" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "closed" })).length, 1);
     assert.ok(h.messenger.calls.some((c) => c.op === "edit" && c.message.body.startsWith("[DONE]")));
     assert.equal(h.messenger.sentTo(ROOM_A).filter((m) => m.body === h.deps.options.get("text.done")).length, 1);
   });
@@ -192,16 +194,17 @@ describe("helpdesk: operators", () => {
     const copy = h.messenger.calls[copyAt];
     assert.ok(copy?.op === "send");
     if (copy.message.threadRoot === root) assert.ok(copyAt < doneAt, "relayed into the old thread only before it was closed");
-    else assert.equal((await h.store.listTickets({ status: "open" })).length, 1, "or it opened a new request");
+    else assert.equal((await h.store.tickets.list({ status: "open" })).length, 1, "or it opened a new request");
   });
 
-  it("tells a customer when their message could not be passed on, and goes on", async () => {
+  it("tells a customer when the homeserver refuses their message itself, and goes on", async () => {
     const h = await makeHelpdesk();
-    h.messenger.refusedRooms.add(OPS);
-    const event = h.message(ROOM_A, ALICE, "hello");
-    await h.helpdesk.handle(event);
-    assert.deepEqual(h.messenger.sentTo(ROOM_A).map((m) => m.body), [h.deps.options.get("text.error")]);
-    assert.ok(await h.store.isHandled(event.eventId), "a final failure does not block the events after it");
+    await h.helpdesk.handle(h.message(ROOM_A, ALICE, "hello"));
+    h.messenger.sendFailures.push(new RefusedError("M_TOO_LARGE: event too large", { errcode: "M_TOO_LARGE", status: 413, room: OPS }));
+    const event = h.message(ROOM_A, ALICE, "x".repeat(100));
+    assert.equal(await h.helpdesk.handle(event), "failed");
+    assert.deepEqual(h.messenger.sentTo(ROOM_A).map((m) => m.body), [h.deps.options.get("text.greetings"), h.deps.options.get("text.error")]);
+    assert.ok(await h.store.journal.isHandled(event.eventId), "a final failure does not block the events after it");
     assert.ok(h.logger.lines.some((l) => l.level === "error" && l.message === "an event could not be handled"));
   });
 
@@ -209,7 +212,7 @@ describe("helpdesk: operators", () => {
     for (const word of ["complete", "close"]) {
       const { h, root } = await opened();
       await h.helpdesk.handle(h.message(OPS, OPERATOR, `!ho ${word}`, { threadRoot: root }));
-      assert.equal((await h.store.listTickets({ status: "closed" })).length, 1, word);
+      assert.equal((await h.store.tickets.list({ status: "closed" })).length, 1, word);
     }
   });
 
@@ -255,7 +258,7 @@ describe("helpdesk: operators", () => {
     assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /^Started request #1 with @dave:example\.com: \[OPEN\] 1st request from example\.com/);
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho start @dave:example.com"));
     assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /^@dave:example\.com already has an open request, #1/);
-    assert.equal((await h.store.listTickets({ status: "all" })).length, 1);
+    assert.equal((await h.store.tickets.list({ status: "all" })).length, 1);
   });
 
   it("counts a request without contacting anyone", async () => {
@@ -305,11 +308,11 @@ describe("helpdesk: invites, membership, auto-close", () => {
     const h = await makeHelpdesk();
     await h.helpdesk.handle(h.message(ROOM_A, ALICE, "hello"));
     h.clock.advance(6 * 86_400_000);
-    assert.equal(await h.helpdesk.autoClose(), 0);
+    assert.equal(await autoCloseIdle(h.deps), 0);
     h.clock.advance(2 * 86_400_000);
-    assert.equal(await h.helpdesk.autoClose(), 1);
+    assert.equal(await autoCloseIdle(h.deps), 1);
     assert.equal(h.messenger.sentTo(ROOM_A).at(-1)?.body, h.deps.options.get("text.done.auto"));
-    assert.equal((await h.store.listTickets({ status: "closed" }))[0]?.closeReason, "auto");
+    assert.equal((await h.store.tickets.list({ status: "closed" }))[0]?.closeReason, "auto");
   });
 
   it("sends nothing automatic to customers when silent", async () => {

@@ -4,7 +4,6 @@ import { HonoroitError } from "../../src/core/errors.ts";
 import {
   OPTION_KEYS,
   OPTION_TABLE,
-  countPlaceholders,
   fillTemplate,
   formatOption,
   matchesUserPattern,
@@ -12,6 +11,7 @@ import {
   type OptionKey,
   type OptionValues,
 } from "../../src/core/options.ts";
+import { countPlaceholders } from "../../src/core/option-kinds.ts";
 
 /** Asserts a BAD_ARGUMENT whose message names the key (and whatever else `includes` lists). */
 function assertRejected(key: string, raw: string, ...includes: string[]): void {

@@ -5,13 +5,14 @@ import type { EventId, RoomId } from "../../src/core/ids.ts";
 import { DEFAULT_RETENTION_MS, pruneOldRecords } from "../../src/core/usecases/retention.ts";
 import { BOT, ManualClock, MemoryLogger } from "../support/helpdesk-fixture.ts";
 import { FakeMessenger } from "../support/fake-messenger.ts";
-import { MemoryStore } from "../support/memory-store.ts";
+import type { Store } from "../../src/core/ports.ts";
+import { openStore } from "../../src/adapters/storage/open-store.ts";
 
 const DAY = 86_400_000;
 const ROOM = "!room:example.com" as RoomId;
 
-async function setup(): Promise<{ store: MemoryStore; clock: ManualClock; logger: MemoryLogger; messenger: FakeMessenger }> {
-  const store = new MemoryStore();
+async function setup(): Promise<{ store: Store; clock: ManualClock; logger: MemoryLogger; messenger: FakeMessenger }> {
+  const store = await openStore({ dialect: "sqlite", dsn: ":memory:" });
   await store.migrate();
   return { store, clock: new ManualClock(), logger: new MemoryLogger(), messenger: new FakeMessenger(BOT) };
 }
@@ -24,11 +25,11 @@ describe("retention", () => {
   it("forgets handled events and sent keys older than 30 days, keeps the rest, and counts", async () => {
     const { store, clock, logger } = await setup();
     const start = clock.now();
-    await store.markHandled("$old" as EventId, clock.now());
-    await store.recordSent("old", "$sent-old" as EventId, clock.now());
+    await store.journal.markHandled("$old" as EventId, clock.now());
+    await store.ledger.put("old", "$sent-old", clock.now());
     clock.advance(10 * DAY);
-    await store.markHandled("$recent" as EventId, clock.now());
-    await store.recordSent("recent", "$sent-recent" as EventId, clock.now());
+    await store.journal.markHandled("$recent" as EventId, clock.now());
+    await store.ledger.put("recent", "$sent-recent", clock.now());
 
     clock.advance(20 * DAY);
     assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 0, sent: 0 }, "exactly 30 days old is kept");
@@ -36,10 +37,10 @@ describe("retention", () => {
 
     clock.advance(1);
     assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 1, sent: 1 });
-    assert.equal(await store.isHandled("$old" as EventId), false);
-    assert.equal(await store.sentEvent("old"), undefined);
-    assert.equal(await store.isHandled("$recent" as EventId), true);
-    assert.equal(await store.sentEvent("recent"), "$sent-recent");
+    assert.equal(await store.journal.isHandled("$old" as EventId), false);
+    assert.equal(await store.ledger.get("old"), undefined);
+    assert.equal(await store.journal.isHandled("$recent" as EventId), true);
+    assert.equal(await store.ledger.get("recent"), "$sent-recent");
     assert.deepEqual(logger.lines.map((l) => [l.level, l.message, l.fields?.["handled"], l.fields?.["sent"]]), [
       ["info", "pruned old records", 1, 1],
     ]);
@@ -50,10 +51,10 @@ describe("retention", () => {
 
   it("takes a custom retention", async () => {
     const { store, clock, logger } = await setup();
-    await store.markHandled("$a" as EventId, clock.now());
+    await store.journal.markHandled("$a" as EventId, clock.now());
     clock.advance(2 * 3_600_000);
-    await store.markHandled("$b" as EventId, clock.now());
-    await store.recordSent("b", "$sent-b" as EventId, clock.now());
+    await store.journal.markHandled("$b" as EventId, clock.now());
+    await store.ledger.put("b", "$sent-b", clock.now());
     clock.advance(3_600_000);
     assert.deepEqual(await pruneOldRecords({ store, clock, logger }, 2 * 3_600_000), { handled: 1, sent: 0 });
     assert.deepEqual(await pruneOldRecords({ store, clock, logger }, 0), { handled: 1, sent: 1 });
@@ -65,11 +66,11 @@ describe("retention", () => {
     const first = await sendOnce(deps, ROOM, { msgtype: "m.notice", body: "hi", mentions: [] }, "greet:1");
     assert.equal(await sendOnce(deps, ROOM, { msgtype: "m.notice", body: "hi again", mentions: [] }, "greet:1"), first);
     assert.equal(messenger.calls.length, 1, "sent once");
-    assert.equal(await store.sentEvent("greet:1"), first);
-    assert.equal(await store.kvGet("sent", "greet:1"), undefined, "not in the key-value area");
+    assert.equal(await store.ledger.get("greet:1"), first);
+    assert.equal(await store.kv.get("sent", "greet:1"), undefined, "not in the key-value area");
 
     clock.advance(30 * DAY + 1);
     assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 0, sent: 1 });
-    assert.equal(await store.sentEvent("greet:1"), undefined);
+    assert.equal(await store.ledger.get("greet:1"), undefined);
   });
 });

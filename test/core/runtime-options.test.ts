@@ -4,7 +4,8 @@ import { HonoroitError } from "../../src/core/errors.ts";
 import { OPTION_KEYS } from "../../src/core/options.ts";
 import type { Logger } from "../../src/core/ports.ts";
 import { RuntimeOptions, showOptions } from "../../src/core/runtime-options.ts";
-import { MemoryStore } from "../support/memory-store.ts";
+import type { Store } from "../../src/core/ports.ts";
+import { openStore } from "../../src/adapters/storage/open-store.ts";
 
 class RecordingLogger implements Logger {
   readonly warnings: { message: string; fields: Record<string, unknown> }[] = [];
@@ -22,12 +23,12 @@ class RecordingLogger implements Logger {
   }
 }
 
-async function setup(stored: Record<string, string> = {}): Promise<{ store: MemoryStore; logger: RecordingLogger; options: RuntimeOptions }> {
-  const store = new MemoryStore();
+async function setup(stored: Record<string, string> = {}): Promise<{ store: Store; logger: RecordingLogger; options: RuntimeOptions }> {
+  const store = await openStore({ dialect: "sqlite", dsn: ":memory:" });
   await store.migrate();
-  for (const [k, v] of Object.entries(stored)) await store.setOption(k, v);
+  for (const [k, v] of Object.entries(stored)) await store.options.set(k, v);
   const logger = new RecordingLogger();
-  const options = await RuntimeOptions.load(store, logger);
+  const options = await RuntimeOptions.load(store.options, logger);
   return { store, logger, options };
 }
 
@@ -47,7 +48,7 @@ describe("RuntimeOptions", () => {
     const { store, options } = await setup({ silent: "true", "text.greetings": "Hi!" });
     assert.equal(options.get("silent"), true);
     assert.equal(options.get("text.greetings"), "Hi!");
-    await store.setOption("silent", "false");
+    await store.options.set("silent", "false");
     assert.equal(options.get("silent"), true, "served from memory until the next load");
     await options.load();
     assert.equal(options.get("silent"), false);
@@ -66,8 +67,8 @@ describe("RuntimeOptions", () => {
     assert.match(String(bad.fields["problem"]), /accepted: m\.notice or m\.text/);
   });
 
-  it("refuses to serve values before load", () => {
-    const options = new RuntimeOptions(new MemoryStore(), new RecordingLogger());
+  it("refuses to serve values before load", async () => {
+    const options = new RuntimeOptions((await setup()).store.options, new RecordingLogger());
     assert.throws(() => options.get("allow.users"), /before load/);
   });
 
@@ -76,7 +77,7 @@ describe("RuntimeOptions", () => {
     const change = await options.set("Allow.Users", " @*:Example.com , @bob:other.org ");
     assert.deepEqual(change, { key: "allow.users", stored: "@*:example.com,@bob:other.org" });
     assert.deepEqual(options.get("allow.users"), ["@*:example.com", "@bob:other.org"]);
-    assert.equal((await store.getOptions()).get("allow.users"), "@*:example.com,@bob:other.org");
+    assert.equal((await store.options.all()).get("allow.users"), "@*:example.com,@bob:other.org");
 
     assert.deepEqual(await options.set("silent", "Y"), { key: "silent", stored: "true" });
     assert.deepEqual(await options.set("autoclose.after", "48h"), { key: "autoclose.after", stored: "2d" });
@@ -88,8 +89,8 @@ describe("RuntimeOptions", () => {
     await assert.rejects(options.set("silent", "perhaps"), (e: unknown) => e instanceof HonoroitError && e.code === "BAD_ARGUMENT" && /silent/.test(e.message));
     await assert.rejects(options.set("silence", "yes"), /did you mean silent\?/);
     assert.equal(options.get("silent"), true);
-    assert.equal((await store.getOptions()).get("silent"), "true");
-    assert.equal((await store.getOptions()).has("silence"), false);
+    assert.equal((await store.options.all()).get("silent"), "true");
+    assert.equal((await store.options.all()).has("silence"), false);
   });
 
   it("resets to the default and forgets the stored value", async () => {
@@ -97,7 +98,7 @@ describe("RuntimeOptions", () => {
     assert.equal(options.get("text.prefix.open"), "[NEW]");
     assert.deepEqual(await options.reset("text.prefix.open"), { key: "text.prefix.open", stored: "[OPEN]" });
     assert.equal(options.get("text.prefix.open"), "[OPEN]");
-    assert.equal((await store.getOptions()).has("text.prefix.open"), false);
+    assert.equal((await store.options.all()).has("text.prefix.open"), false);
     await assert.rejects(options.reset("nope"), /unknown option/);
   });
 

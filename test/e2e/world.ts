@@ -6,6 +6,7 @@ import path from "node:path";
 import type { TestContext } from "node:test";
 import { Preset } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
+import { freshDatabase } from "../support/postgres.ts";
 import { freePort, type ServeProcess } from "../support/serve-process.ts";
 import { exemptFromRateLimit, loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor, type SynapseEnv } from "../support/synapse.ts";
 
@@ -41,6 +42,10 @@ export interface WorldOptions {
    * message rate limit, through an admin account; the bot stays limited.
    */
   readonly exemptPeopleFromRateLimit?: boolean;
+  /** Invite the bot to the operators room when it is created (default true). */
+  readonly inviteBot?: boolean;
+  /** Where serve keeps its state: a SQLite file (default) or a fresh PostgreSQL database. */
+  readonly database?: "sqlite" | "postgres";
 }
 
 /** Builds the world, or returns undefined after marking the test skipped (failing under CI). */
@@ -69,15 +74,21 @@ export async function makeWorld(t: TestContext, opts: WorldOptions = {}): Promis
   const botReg = await registerUser(hs, botName, PASSWORD);
   const operator = await person("operator", "Olga Operator");
   const customer = await person("customer", "Alice Customer");
-  const { room_id: opsRoom } = await operator.client.createRoom({ name: "Support", preset: Preset.PrivateChat, invite: [botReg.userId] });
+  const { room_id: opsRoom } = await operator.client.createRoom({ name: "Support", preset: Preset.PrivateChat, invite: opts.inviteBot === false ? [] : [botReg.userId] });
   const dir = await mkdtemp(path.join(tmpdir(), "honoroit-e2e-"));
   const port = await freePort();
+  let db: Record<string, string> = { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };
+  if (opts.database === "postgres") {
+    const dsn = await freshDatabase(t);
+    if (dsn === undefined) return undefined;
+    db = { HONOROIT_DB_DIALECT: "postgres", HONOROIT_DB_DSN: dsn };
+  }
   const env = {
     HONOROIT_HOMESERVER: hs.url,
     HONOROIT_LOGIN: botName,
     HONOROIT_PASSWORD: PASSWORD,
     HONOROIT_ROOMID: opsRoom,
-    HONOROIT_DB_DSN: path.join(dir, "honoroit.db"),
+    ...db,
     HONOROIT_PORT: String(port),
     HONOROIT_LOGLEVEL: "debug",
   };

@@ -12,7 +12,15 @@ import { connectMatrix } from "../../src/adapters/matrix/connection.ts";
 import type { MatrixConnection } from "../../src/adapters/matrix/connection.ts";
 import { login, loginOnce, MATRIX_NAMESPACE } from "../../src/adapters/matrix/login.ts";
 import { Method, path } from "../../src/adapters/matrix/api.ts";
-import { MemoryStore } from "../support/memory-store.ts";
+import { openStore } from "../../src/adapters/storage/open-store.ts";
+import type { Store } from "../../src/core/ports.ts";
+
+/** A private in-memory SQLite store: the bot's session and sync position. */
+async function memoryStore(): Promise<Store> {
+  const store = await openStore({ dialect: "sqlite", dsn: ":memory:" });
+  await store.migrate();
+  return store;
+}
 import { bodyOf, roomHistory } from "../support/room-history.ts";
 import { loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor } from "../support/synapse.ts";
 import type { RegisteredUser, SynapseEnv } from "../support/synapse.ts";
@@ -47,20 +55,20 @@ after(async () => {
   for (const c of clients) stopClient(c);
 });
 
-async function connect(hs: SynapseEnv, localpart: string, store: MemoryStore, logger: Logger = new RecordingLogger()): Promise<MatrixConnection> {
-  const conn = await connectMatrix({ homeserver: hs.url, login: localpart, password: PASSWORD, kv: store, syncState: store, logger });
+async function connect(hs: SynapseEnv, localpart: string, store: Store, logger: Logger = new RecordingLogger()): Promise<MatrixConnection> {
+  const conn = await connectMatrix({ homeserver: hs.url, login: localpart, password: PASSWORD, kv: store.kv, syncState: store.sync, logger });
   connections.push(conn);
   return conn;
 }
 
 /** Runs a connection's sync loop, recording what it delivers; `react` runs after recording. */
 /** A new bot account logged in through the adapter, and a registered customer, alice. */
-async function botAndAlice(hs: SynapseEnv): Promise<{ botName: string; aliceName: string; alice: RegisteredUser; store: MemoryStore; conn: MatrixConnection }> {
+async function botAndAlice(hs: SynapseEnv): Promise<{ botName: string; aliceName: string; alice: RegisteredUser; store: Store; conn: MatrixConnection }> {
   const botName = uniqueName("bot");
   const aliceName = uniqueName("alice");
   await registerUser(hs, botName, PASSWORD);
   const alice = await registerUser(hs, aliceName, PASSWORD);
-  const store = new MemoryStore();
+  const store = await memoryStore();
   return { botName, aliceName, alice, store, conn: await connect(hs, botName, store) };
 }
 
@@ -88,21 +96,21 @@ describe("login", () => {
     if (hs === undefined) return;
     const name = uniqueName("bot");
     await registerUser(hs, name, PASSWORD);
-    const store = new MemoryStore();
+    const store = await memoryStore();
     const logger = new RecordingLogger();
-    const options = { homeserver: hs.url, login: name, password: PASSWORD, kv: store, logger };
+    const options = { homeserver: hs.url, login: name, password: PASSWORD, kv: store.kv, logger };
 
     const first = await login(options);
     assert.equal(first.method, "password");
     assert.equal(first.userId, `@${name}:localhost`);
-    assert.equal(await store.kvGet(MATRIX_NAMESPACE, "device_id"), first.deviceId);
+    assert.equal(await store.kv.get(MATRIX_NAMESPACE, "device_id"), first.deviceId);
 
     const second = await login(options);
     assert.equal(second.method, "saved", "the saved access token is reused");
     assert.equal(second.deviceId, first.deviceId);
     assert.equal(second.accessToken, first.accessToken);
 
-    await store.kvDelete(MATRIX_NAMESPACE, "access_token");
+    await store.kv.delete(MATRIX_NAMESPACE, "access_token");
     const third = await login({ ...options, login: `@${name}:localhost` });
     assert.equal(third.method, "password");
     assert.equal(third.deviceId, first.deviceId, "a new login reuses the saved device id");
@@ -115,7 +123,7 @@ describe("login", () => {
     const name = uniqueName("bot");
     await registerUser(hs, name, PASSWORD);
     await assert.rejects(
-      loginOnce({ homeserver: hs.url, login: name, password: "wrong", kv: new MemoryStore(), logger: new RecordingLogger() }),
+      loginOnce({ homeserver: hs.url, login: name, password: "wrong", kv: (await memoryStore()).kv, logger: new RecordingLogger() }),
       (e: unknown) => isHonoroitError(e) && e.code === "BAD_CONFIG" && e.message.startsWith(`login failed for ${name}: M_FORBIDDEN`),
     );
   });
@@ -125,15 +133,15 @@ describe("login", () => {
     if (hs === undefined) return;
     const name = uniqueName("bot");
     const reg = await registerUser(hs, name, PASSWORD);
-    const store = new MemoryStore();
-    const conn = await connectMatrix({ homeserver: hs.url, login: name, token: reg.accessToken, kv: store, logger: new RecordingLogger() });
+    const store = await memoryStore();
+    const conn = await connectMatrix({ homeserver: hs.url, login: name, token: reg.accessToken, kv: store.kv, logger: new RecordingLogger() });
     connections.push(conn);
     assert.equal(conn.userId, reg.userId);
     assert.equal(conn.deviceId, reg.deviceId);
-    assert.equal(await store.kvGet(MATRIX_NAMESPACE, "device_id"), reg.deviceId);
+    assert.equal(await store.kv.get(MATRIX_NAMESPACE, "device_id"), reg.deviceId);
 
     await assert.rejects(
-      connectMatrix({ homeserver: hs.url, login: name, token: "not-a-token", kv: new MemoryStore(), logger: new RecordingLogger() }),
+      connectMatrix({ homeserver: hs.url, login: name, token: "not-a-token", kv: (await memoryStore()).kv, logger: new RecordingLogger() }),
       (e: unknown) => isHonoroitError(e) && e.code === "BAD_CONFIG",
     );
   });
@@ -145,7 +153,10 @@ describe("messenger", () => {
     if (hs === undefined) return;
     const { botName, alice, store, conn } = await botAndAlice(hs);
 
-    const room = await conn.messenger.createDirectRoom(alice.userId as UserId);
+    const room = await conn.messenger.createDirectRoom(alice.userId as UserId, "start:1");
+    assert.equal(await conn.messenger.createDirectRoom(alice.userId as UserId, "start:1"), room, "the same key finds the same room");
+    const aliasState = await conn.api.requestObject(Method.Get, path`/rooms/${room}/state/m.room.canonical_alias/`);
+    assert.deepEqual(aliasState, {}, "the key's alias is not advertised in the room");
     const direct = await conn.api.requestObject(Method.Get, path`/user/${conn.userId}/account_data/m.direct`);
     assert.deepEqual(direct[alice.userId], [room], "the room is in the bot's m.direct");
     assert.deepEqual(await conn.messenger.members(room), [conn.userId]);
@@ -157,7 +168,7 @@ describe("messenger", () => {
     assert.equal(b, a, "same key, same event");
 
     // A new access token on the same device (the saved token lost, as after a restore).
-    await store.kvDelete(MATRIX_NAMESPACE, "access_token");
+    await store.kv.delete(MATRIX_NAMESPACE, "access_token");
     const again = await connect(hs, botName, store);
     assert.equal(again.deviceId, conn.deviceId);
     const c = await again.messenger.send(room, { msgtype: MsgType.Text, body }, "key-1");
@@ -175,7 +186,7 @@ describe("messenger", () => {
     const hs = skipUnlessSynapse(t);
     if (hs === undefined) return;
     const { botName, aliceName, alice, conn } = await botAndAlice(hs);
-    const room = await conn.messenger.createDirectRoom(alice.userId as UserId);
+    const room = await conn.messenger.createDirectRoom(alice.userId as UserId, "start:2");
 
     const root = await conn.messenger.send(room, { msgtype: MsgType.Text, body: "[OPEN] title", fields: { customer: alice.userId } }, "root");
     const reply = await conn.messenger.send(room, { msgtype: "m.notice", body: "in thread", threadRoot: root }, "reply");
@@ -216,14 +227,14 @@ describe("sync loop", () => {
     const alice = await loginClientFor(hs, aliceName);
     // History the bot can see (it was in the room), and a pending invite.
     const { room_id: seenRoom } = await alice.createRoom({ preset: Preset.PublicChat });
-    const store = new MemoryStore();
+    const store = await memoryStore();
     const bot = await connect(hs, botName, store);
     await bot.messenger.join(seenRoom as RoomId);
     await alice.sendMessage(seenRoom, { msgtype: MsgType.Text, body: "before the bot ever synced" });
     const { room_id: invitedRoom } = await alice.createRoom({ is_direct: true, preset: Preset.TrustedPrivateChat, invite: [botReg.userId] });
 
     const loop = runLoop(bot);
-    await waitFor(async () => (await store.getSyncToken()) ?? undefined, { what: "the first sync token" });
+    await waitFor(async () => (await store.sync.getToken()) ?? undefined, { what: "the first sync token" });
     await sleep(300);
     await loop.stop();
     assert.deepEqual(loop.events.map((e) => [e.type, e.room]), [["invite", invitedRoom]]);
@@ -238,7 +249,7 @@ describe("sync loop", () => {
     await registerUser(hs, botName, PASSWORD);
     await registerUser(hs, aliceName, PASSWORD);
     const carol = await registerUser(hs, carolName, PASSWORD);
-    const store = new MemoryStore();
+    const store = await memoryStore();
     const logger = new RecordingLogger();
 
     // --- first start: nothing to replay; the invite arrives and the bot joins --------------
@@ -246,7 +257,7 @@ describe("sync loop", () => {
     const loop1 = runLoop(bot, async (e) => {
       if (e.type === "invite") await bot.messenger.join(e.room);
     });
-    await waitFor(async () => (await store.getSyncToken()) ?? undefined, { what: "the first sync token" });
+    await waitFor(async () => (await store.sync.getToken()) ?? undefined, { what: "the first sync token" });
 
     const alice = await loginClientFor(hs, aliceName);
     const { room_id: roomId } = await alice.createRoom({ is_direct: true, preset: Preset.TrustedPrivateChat, invite: [bot.userId] });
@@ -323,7 +334,7 @@ describe("sync loop", () => {
     await sleep(500);
     await loop3.stop();
     assert.deepEqual(fromAlice(loop3.events).map((e) => e.eventId), many, "all 200, oldest first, once each");
-    const gaps = logger.lines.filter((l) => l.message === "filled a gap in a room's timeline" && l.fields?.["room"] === room);
+    const gaps = logger.lines.filter((l) => l.message === "read a gap in a room's timeline" && l.fields?.["room"] === room);
     assert.ok(gaps.some((l) => Number(l.fields?.["events"]) >= 90), "the timeline was limited and backfilled");
     assert.deepEqual(logger.lines.filter((l) => l.level === "error"), []);
   });

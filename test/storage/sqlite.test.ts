@@ -1,15 +1,21 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { HonoroitError } from "../../src/core/errors.ts";
 import { parseRoomId, parseUserId } from "../../src/core/ids.ts";
 import type { TicketFilter } from "../../src/core/ticket.ts";
 import { openStore } from "../../src/adapters/storage/open-store.ts";
-import { SqliteTicketStore } from "../../src/adapters/storage/sqlite-store.ts";
-import { listTicketsQuery, countTicketsQuery } from "../../src/adapters/storage/ticket-rows.ts";
+import { SqliteDatabase } from "../../src/adapters/storage/sqlite-database.ts";
+import type { SqliteOptions } from "../../src/adapters/storage/sqlite-database.ts";
+import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
+import { countTicketsQuery, listTicketsQuery } from "../../src/adapters/storage/sql-tickets.ts";
+import { signal } from "./contract/support.ts";
 import { storeContract } from "./store-contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "honoroit-sqlite-"));
@@ -20,37 +26,66 @@ after(() => {
 let files = 0;
 const newFile = (): string => join(dir, `store-${++files}.db`);
 
-storeContract("sqlite", () => Promise.resolve(SqliteTicketStore.open(newFile())));
+storeContract("sqlite", { dialect: "sqlite", database: () => Promise.resolve(SqliteDatabase.open(newFile())) });
+
+/** Stores opened by a test, closed after it whatever happens. */
+function storesFor(t: { after(fn: () => Promise<void>): void }): (file: string, options?: SqliteOptions) => Promise<SqlStore> {
+  return async (file, options) => {
+    const store = new SqlStore(SqliteDatabase.open(file, options));
+    t.after(() => store.close());
+    await store.migrate();
+    return store;
+  };
+}
+
+const isBusy = (e: unknown): boolean => e instanceof HonoroitError && e.code === "BUSY" && /is busy: another process holds its lock/.test(e.message);
+
+const PEER = fileURLToPath(new URL("./fixtures/sqlite-peer.ts", import.meta.url));
+
+/** The peer fixture as a process of its own; `ready` once its store is open. */
+function startPeer(args: readonly string[]): { ready: Promise<void>; done: Promise<{ code: number | null; result: unknown; stderr: string }> } {
+  const child = spawn(process.execPath, ["--import", "tsx", PEER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const ready = signal();
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+    if (stdout.startsWith("ready\n")) ready.fire();
+  });
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; result: unknown; stderr: string }>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => {
+      ready.fire();
+      const last = stdout.trim().split("\n").at(-1) ?? "";
+      resolve({ code, result: last.startsWith("[") || last.startsWith("{") ? JSON.parse(last) : undefined, stderr });
+    });
+  });
+  return { ready: ready.promise, done };
+}
 
 describe("SQLite store", () => {
-  test("the file is in WAL mode, and its folder is created", async () => {
+  test("the file is in WAL mode, and its folder is created", async (t) => {
     const file = join(dir, "nested", "deeper", "honoroit.db");
-    const store = SqliteTicketStore.open(file);
+    await storesFor(t)(file);
+    assert.ok(existsSync(file));
+    const db = new Database(file, { readonly: true });
     try {
-      await store.migrate();
-      assert.ok(existsSync(file));
-      const db = new Database(file, { readonly: true });
-      try {
-        assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      } finally {
-        db.close();
-      }
+      assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
     } finally {
-      await store.close();
+      db.close();
     }
   });
 
-  test("a second store migrating the same file finds nothing to do", async () => {
-    const file = newFile();
-    const first = SqliteTicketStore.open(file);
-    const second = SqliteTicketStore.open(file);
-    try {
-      const [a, b] = await Promise.all([first.migrate(), second.migrate()]);
-      assert.equal(a.length + b.length, (await first.migrationStatus()).length, "each migration applied once");
-      assert.deepEqual(await second.migrate(), []);
-    } finally {
-      await first.close();
-      await second.close();
+  test("the database and its -wal and -shm files are readable by their owner only", async (t) => {
+    const file = join(dir, "private.db");
+    writeFileSync(file, "");
+    chmodSync(file, 0o644);
+    const store = await storesFor(t)(file);
+    await store.kv.set("session", "token", "syt_secret");
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      assert.ok(existsSync(f), `${f} exists`);
+      assert.equal((statSync(f).mode & 0o777).toString(8), "600", f);
     }
   });
 
@@ -60,25 +95,161 @@ describe("SQLite store", () => {
       assert.equal(store.dialect, "sqlite");
       assert.ok((await store.migrationStatus()).every((m) => m.appliedAt === null));
       await store.migrate();
-      const opened = await store.openTicket({
-        customer: parseUserId("@a:b.example"),
-        customerRoom: parseRoomId("!r:b.example"),
-        openedAt: new Date(),
-      });
+      const opened = await store.tickets.open({ customer: parseUserId("@a:b.example"), customerRoom: parseRoomId("!r:b.example"), openedAt: new Date() });
       assert.equal(opened.created, true);
     } finally {
       await store.close();
     }
   });
 
-  test("a file that cannot be created is UNREACHABLE, naming the path", () => {
+  test("a file that cannot be created, or is no database, is UNREACHABLE, naming the path", () => {
     const blocker = join(dir, "not-a-folder");
     writeFileSync(blocker, "");
     const bad = join(blocker, "honoroit.db");
     assert.throws(
-      () => SqliteTicketStore.open(bad),
+      () => SqliteDatabase.open(bad),
       (e: unknown) => e instanceof HonoroitError && e.code === "UNREACHABLE" && e.message.includes(bad),
     );
+    const text = join(dir, "text.db");
+    writeFileSync(text, "this is not a database, just some text that is long enough to be read as a header".repeat(20));
+    assert.throws(
+      () => SqliteDatabase.open(text),
+      (e: unknown) => e instanceof HonoroitError && e.code === "UNREACHABLE" && e.message === `cannot use the SQLite database at ${text}: file is not a database`,
+    );
+  });
+
+  test("a second store migrating the same file finds nothing to do", async (t) => {
+    const file = newFile();
+    const first = new SqlStore(SqliteDatabase.open(file));
+    const second = new SqlStore(SqliteDatabase.open(file));
+    t.after(async () => {
+      await first.close();
+      await second.close();
+    });
+    const [a, b] = await Promise.all([first.migrate(), second.migrate()]);
+    assert.equal(a.length + b.length, (await first.migrationStatus()).length, "each migration applied once");
+    assert.deepEqual(await second.migrate(), []);
+  });
+
+  test("a lock held elsewhere past the busy timeout is BUSY, for transactions and single writes", async (t) => {
+    const file = newFile();
+    const store = await storesFor(t)(file, { busyTimeoutMs: 150 });
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const started = performance.now();
+      await assert.rejects(store.transaction((tx) => tx.kv.set("ns", "k", "tx")), isBusy);
+      const waited = performance.now() - started;
+      assert.ok(waited >= 140 && waited < 3000, `waited the busy timeout (${Math.round(waited)} ms)`);
+      await assert.rejects(store.kv.set("ns", "k", "single"), isBusy);
+      assert.equal(await store.kv.get("ns", "k"), undefined, "reads go on meanwhile");
+    } finally {
+      holder.exec("COMMIT");
+      holder.close();
+    }
+    await store.transaction((tx) => tx.kv.set("ns", "k", "tx"));
+    assert.equal(await store.kv.get("ns", "k"), "tx", "once the lock is free, writes go through");
+  });
+
+  test("a statement issued while a transaction is open waits for it to end", async (t) => {
+    const store = await storesFor(t)(newFile());
+    const order: string[] = [];
+    const entered = signal();
+    const release = signal();
+    const transaction = store.transaction(async (tx) => {
+      await tx.kv.set("ns", "inside", "1");
+      entered.fire();
+      await release.promise;
+      order.push("transaction ends");
+    });
+    await entered.promise;
+    const outside = store.kv.get("ns", "inside").then((value) => order.push(`outside read ${value ?? "nothing"}`));
+    await delay(30);
+    release.fire();
+    await Promise.all([transaction, outside]);
+    assert.deepEqual(order, ["transaction ends", "outside read 1"]);
+  });
+
+  test("two stores on one file in one process: the second transaction waits for the first", async (t) => {
+    const file = newFile();
+    const open = storesFor(t);
+    const a = await open(file);
+    const b = await open(file);
+    const entered = signal();
+    const release = signal();
+    const first = a.transaction(async (tx) => {
+      await tx.kv.set("ns", "a", "committed");
+      entered.fire();
+      await release.promise;
+    });
+    await entered.promise;
+    let secondDone = false;
+    const second = b.transaction(async (tx) => {
+      const seen = await tx.kv.get("ns", "a");
+      await tx.kv.set("ns", "b", "written");
+      return seen;
+    });
+    void second.then(() => (secondDone = true));
+    await delay(200);
+    assert.equal(secondDone, false, "the second waits while the first holds the lock");
+    release.fire();
+    await first;
+    assert.equal(await second, "committed", "and then sees what the first committed");
+    assert.equal(await a.kv.get("ns", "b"), "written");
+  });
+
+  test("a transaction in another process (the CLI beside serve) waits for ours, then commits", { timeout: 30_000 }, async (t) => {
+    const file = newFile();
+    const store = await storesFor(t)(file);
+    const entered = signal();
+    const release = signal();
+    const ours = store.transaction(async (tx) => {
+      await tx.kv.set("peer", "parent", "committed");
+      entered.fire();
+      await release.promise;
+    });
+    await entered.promise;
+    const peer = startPeer([file, "transaction"]);
+    await peer.ready;
+    await delay(300);
+    release.fire();
+    await ours;
+    const { code, result, stderr } = await peer.done;
+    assert.equal(code, 0, stderr);
+    const { seen, waitedMs } = result as { seen: string | null; waitedMs: number };
+    assert.equal(seen, "committed", "it ran after our commit");
+    assert.ok(waitedMs >= 150, `it waited for the lock (${waitedMs} ms)`);
+    assert.equal(await store.kv.get("peer", "child"), "written");
+  });
+
+  test("two processes opening tickets for the same rooms at once make one ticket per room, counted once", { timeout: 60_000 }, async (t) => {
+    const file = newFile();
+    const store = await storesFor(t)(file);
+    const ROOMS = 150;
+    const customer = parseUserId("@racer:race.example");
+    const peer = startPeer([file, "open", String(ROOMS)]);
+    await peer.ready;
+    const ours = [];
+    for (let i = 0; i < ROOMS; i++) {
+      const r = await store.tickets.open({ customer, customerRoom: parseRoomId(`!race${i}:race.example`), openedAt: new Date() });
+      ours.push({ id: r.ticket.id, created: r.created, ordinal: r.customerOrdinal });
+    }
+    const { code, result, stderr } = await peer.done;
+    assert.equal(code, 0, stderr);
+    const theirs = result as { id: number; created: boolean; ordinal: number }[];
+    assert.equal(theirs.length, ROOMS);
+    for (let i = 0; i < ROOMS; i++) {
+      assert.equal(ours[i]?.id, theirs[i]?.id, `room ${i}: one ticket`);
+      assert.equal([ours[i]?.created, theirs[i]?.created].filter(Boolean).length, 1, `room ${i}: created once`);
+      assert.equal(ours[i]?.ordinal, theirs[i]?.ordinal, `room ${i}: the same ordinal both ways`);
+    }
+    assert.deepEqual(
+      ours.map((o) => o.ordinal).sort((x, y) => x - y),
+      Array.from({ length: ROOMS }, (_, i) => i + 1),
+      "every request counted once",
+    );
+    assert.equal(await store.tickets.count({ status: "open" }), ROOMS);
+    assert.deepEqual(await store.tickets.countRequest(customer), { customerOrdinal: ROOMS + 1, homeserverOrdinal: ROOMS + 1 });
   });
 });
 
@@ -124,7 +295,7 @@ describe("SQLite store at 100,000 tickets", () => {
     }
   }
 
-  function plan(db: Database.Database, sql: string, params: readonly (string | number)[]): string[] {
+  function plan(db: Database.Database, sql: string, params: readonly (string | number | null)[]): string[] {
     const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
     return rows.map((r) => r.detail);
   }
@@ -146,8 +317,7 @@ describe("SQLite store at 100,000 tickets", () => {
   ];
 
   test("listing, counting and idle lookup use indexes, before and after ANALYZE", async (t) => {
-    const store = SqliteTicketStore.open(file);
-    await store.migrate();
+    const store = await storesFor(t)(file);
     const seedStart = performance.now();
     seed();
     t.diagnostic(`seeded ${TICKETS} tickets in ${Math.round(performance.now() - seedStart)} ms`);
@@ -157,19 +327,15 @@ describe("SQLite store at 100,000 tickets", () => {
       for (const phase of ["without statistics", "after ANALYZE"]) {
         if (phase === "after ANALYZE") db.exec("ANALYZE");
         for (const [what, filter] of LISTINGS) {
-          const q = listTicketsQuery(filter, () => "?");
+          const q = listTicketsQuery(filter);
           assertIndexedInOrder(plan(db, q.text, q.params), `${what} ${phase}`);
-          const c = countTicketsQuery(filter, () => "?");
+          const c = countTicketsQuery(filter);
           const countPlan = plan(db, c.text, c.params);
           if (filter.status !== "all") {
             assert.ok(countPlan.some((d) => d.includes("INDEX")), `count of ${what} ${phase}: ${countPlan.join(" | ")}`);
           }
         }
-        const idle = plan(
-          db,
-          "SELECT * FROM tickets WHERE status = 'open' AND last_activity_at < ? ORDER BY last_activity_at, id LIMIT ?",
-          [Date.now(), 100],
-        );
+        const idle = plan(db, "SELECT * FROM tickets WHERE status = 'open' AND last_activity_at < ? ORDER BY last_activity_at, id LIMIT ?", [Date.now(), 100]);
         assertIndexedInOrder(idle, `idle lookup ${phase}`);
         const thread = plan(db, "SELECT * FROM tickets WHERE thread_root = ? ORDER BY opened_at DESC, id DESC LIMIT 1", ["$x"]);
         assert.ok(thread.some((d) => d.includes("tickets_thread_root")), `thread lookup ${phase}: ${thread.join(" | ")}`);
@@ -179,26 +345,22 @@ describe("SQLite store at 100,000 tickets", () => {
     }
 
     // And the store itself answers quickly and correctly at this size (timings are for the log only).
-    try {
-      const listStart = performance.now();
-      const page = await store.listTickets({ status: "closed", limit: 50 });
-      const listMs = performance.now() - listStart;
-      assert.equal(page.length, 50);
-      for (let i = 1; i < page.length; i++) {
-        const prev = page[i - 1];
-        const cur = page[i];
-        assert.ok(prev !== undefined && cur !== undefined);
-        assert.ok(prev.openedAt.getTime() >= cur.openedAt.getTime(), "newest first");
-        assert.equal(cur.status, "closed");
-      }
-      const countStart = performance.now();
-      const open = await store.countTickets({ status: "open" });
-      const countMs = performance.now() - countStart;
-      assert.equal(open, Math.ceil(TICKETS / OPEN_EVERY));
-      assert.equal(await store.countTickets({}), TICKETS);
-      t.diagnostic(`listTickets(closed, 50): ${listMs.toFixed(2)} ms; countTickets(open): ${countMs.toFixed(2)} ms`);
-    } finally {
-      await store.close();
+    const listStart = performance.now();
+    const page = await store.tickets.list({ status: "closed", limit: 50 });
+    const listMs = performance.now() - listStart;
+    assert.equal(page.length, 50);
+    for (let i = 1; i < page.length; i++) {
+      const prev = page[i - 1];
+      const cur = page[i];
+      assert.ok(prev !== undefined && cur !== undefined);
+      assert.ok(prev.openedAt.getTime() >= cur.openedAt.getTime(), "newest first");
+      assert.equal(cur.status, "closed");
     }
+    const countStart = performance.now();
+    const open = await store.tickets.count({ status: "open" });
+    const countMs = performance.now() - countStart;
+    assert.equal(open, Math.ceil(TICKETS / OPEN_EVERY));
+    assert.equal(await store.tickets.count({}), TICKETS);
+    t.diagnostic(`tickets.list(closed, 50): ${listMs.toFixed(2)} ms; tickets.count(open): ${countMs.toFixed(2)} ms`);
   });
 });

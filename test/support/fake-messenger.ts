@@ -1,4 +1,4 @@
-import { HonoroitError } from "../../src/core/errors.ts";
+import { HonoroitError, RefusedError } from "../../src/core/errors.ts";
 import type { OutgoingMessage } from "../../src/core/events.ts";
 import type { EventId, RoomId, UserId } from "../../src/core/ids.ts";
 import type { Messenger, Profile } from "../../src/core/ports.ts";
@@ -21,6 +21,10 @@ export class FakeMessenger implements Messenger {
   private counter = 0;
   /** Make the next N sends fail (network trouble). */
   failNextSends = 0;
+  /** Errors the next sends throw, in order, before the send happens (e.g. a refusal). */
+  readonly sendFailures: Error[] = [];
+  /** Errors the next room creations throw, in order, after the room was created (a lost answer). */
+  readonly createFailures: Error[] = [];
   /** Rooms the homeserver refuses to let the bot send to (it was kicked, the room is gone). */
   readonly refusedRooms = new Set<RoomId>();
 
@@ -35,12 +39,14 @@ export class FakeMessenger implements Messenger {
   }
 
   send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+    const failure = this.sendFailures.shift();
+    if (failure !== undefined) return Promise.reject(failure);
     if (this.failNextSends > 0) {
       this.failNextSends--;
       // What the Matrix adapter throws once its retries are used up.
       return Promise.reject(new HonoroitError("UNREACHABLE", "network down"));
     }
-    if (this.refusedRooms.has(room)) return Promise.reject(new Error("M_FORBIDDEN: you are not in this room"));
+    if (this.refusedRooms.has(room)) return Promise.reject(forbidden(room));
     const { id, fresh } = this.idFor(key);
     if (fresh) this.calls.push({ op: "send", room, message, key, id });
     return Promise.resolve(id);
@@ -69,7 +75,7 @@ export class FakeMessenger implements Messenger {
     return Promise.resolve();
   }
   leave(room: RoomId): Promise<void> {
-    if (this.refusedRooms.has(room)) return Promise.reject(new Error("M_FORBIDDEN: you are not in this room"));
+    if (this.refusedRooms.has(room)) return Promise.reject(forbidden(room));
     this.calls.push({ op: "leave", room });
     return Promise.resolve();
   }
@@ -81,10 +87,16 @@ export class FakeMessenger implements Messenger {
     this.calls.push({ op: "invite", room, user });
     return Promise.resolve();
   }
-  createDirectRoom(user: UserId): Promise<RoomId> {
+  /** Rooms created, by key: like the Matrix adapter, the same key gives the same room. */
+  readonly createdRooms = new Map<string, RoomId>();
+  createDirectRoom(user: UserId, key: string): Promise<RoomId> {
+    const known = this.createdRooms.get(key);
+    if (known !== undefined) return Promise.resolve(known);
     const room = `!dm-${user.slice(1).replace(":", "-")}-${++this.counter}:fake` as RoomId;
+    this.createdRooms.set(key, room);
     this.roomMembers.set(room, [this.botUser]);
-    return Promise.resolve(room);
+    const failure = this.createFailures.shift();
+    return failure === undefined ? Promise.resolve(room) : Promise.reject(failure);
   }
   profile(user: UserId): Promise<Profile> {
     return Promise.resolve(this.profiles.get(user) ?? {});
@@ -97,4 +109,9 @@ export class FakeMessenger implements Messenger {
   sentTo(room: RoomId): OutgoingMessage[] {
     return this.calls.flatMap((c) => (c.op === "send" && c.room === room ? [c.message] : []));
   }
+}
+
+/** What the Matrix adapter throws when the homeserver refuses the bot in a room. */
+function forbidden(room: RoomId): RefusedError {
+  return new RefusedError("M_FORBIDDEN: you are not in this room", { errcode: "M_FORBIDDEN", status: 403, room });
 }

@@ -4,10 +4,10 @@ import type { IncomingEvent, MessageBody } from "../../src/core/events.ts";
 import { Helpdesk } from "../../src/core/helpdesk.ts";
 import { KeyedQueue } from "../../src/core/keyed-queue.ts";
 import type { EventId, RoomId, UserId } from "../../src/core/ids.ts";
-import type { Clock, Logger, Metrics } from "../../src/core/ports.ts";
+import type { Clock, Logger, Metrics, Store } from "../../src/core/ports.ts";
 import { RuntimeOptions } from "../../src/core/runtime-options.ts";
 import { FakeMessenger } from "./fake-messenger.ts";
-import { MemoryStore } from "./memory-store.ts";
+import { openStore } from "../../src/adapters/storage/open-store.ts";
 
 /** A clock the test moves by hand. */
 export class ManualClock implements Clock {
@@ -65,19 +65,21 @@ export async function makeHelpdesk(): Promise<{
   helpdesk: Helpdesk;
   deps: HelpdeskDeps;
   messenger: FakeMessenger;
-  store: MemoryStore;
+  store: Store;
   clock: ManualClock;
   metrics: CountingMetrics;
   logger: MemoryLogger;
   message: (room: RoomId, sender: UserId, content: MessageBody | string, extra?: { threadRoot?: EventId; replyTo?: EventId }) => IncomingEvent;
 }> {
-  const store = new MemoryStore();
+  // A real SQL store on a private in-memory SQLite database: the core's tests run on the same
+  // statements and transactions as the product.
+  const store = await openStore({ dialect: "sqlite", dsn: ":memory:" });
   await store.migrate();
   const messenger = new FakeMessenger(BOT);
   const clock = new ManualClock();
   const metrics = new CountingMetrics();
   const logger = new MemoryLogger();
-  const options = new RuntimeOptions(store, logger);
+  const options = new RuntimeOptions(store.options, logger);
   await options.load();
   const deps: HelpdeskDeps = {
     store,
@@ -91,7 +93,7 @@ export async function makeHelpdesk(): Promise<{
     encryptionWarning: true,
     profiles: new ProfileCache(messenger, 100),
     rooms: new KeyedQueue(),
-    observers: [],
+    subscribers: [],
   };
   const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));
   let n = 0;

@@ -75,6 +75,17 @@ export class ServeProcess {
     return this.child.pid;
   }
 
+  /** Sends a signal without waiting (e.g. SIGSTOP to freeze the process, SIGCONT to thaw it). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.exitCode === undefined) this.child.kill(signal);
+  }
+
+  /** `/_health` as the process answers it now. */
+  async health(port: number): Promise<{ status: number; body: { status: string; checks?: Record<string, { ok: boolean; detail?: string }> } }> {
+    const res = await fetch(`http://127.0.0.1:${port}/_health`);
+    return { status: res.status, body: (await res.json()) as { status: string; checks?: Record<string, { ok: boolean; detail?: string }> } };
+  }
+
   /** Sends a signal and waits for the process to exit. */
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null | undefined> {
     if (this.exitCode === undefined) this.child.kill(signal);

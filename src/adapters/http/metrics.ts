@@ -1,5 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { Metrics } from "../../core/ports.ts";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { EventOutcome, JobCounts, JobMetrics, JobOutcome, Metrics, PipelineMetrics } from "../../core/ports.ts";
 export { bridgeSource, BRIDGE_PREFIXES } from "../../core/bridge-source.ts";
 
 export interface PromMetricsOptions {
@@ -11,7 +11,7 @@ export interface PromMetricsOptions {
  * The Go bot's counters under the same series names (no `_total` added, so existing dashboards
  * keep working), on a registry of this instance's own.
  */
-export class PromMetrics implements Metrics {
+export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
   readonly registry = new Registry();
   private readonly requestNewCounter: Counter;
   private readonly requestDoneCounter: Counter;
@@ -19,6 +19,14 @@ export class PromMetrics implements Metrics {
   private readonly messagesOperator: Counter;
   private readonly messagesCustomer: Counter<"source" | "sender" | "domain">;
   private readonly ticketsOpen: Gauge;
+  private readonly events: Counter<"outcome">;
+  private readonly eventsQueued: Gauge;
+  private readonly eventsInFlight: Gauge;
+  private readonly handling: Histogram;
+  private readonly jobs: Counter<"kind" | "outcome">;
+  private readonly jobsPending: Gauge<"kind">;
+  private readonly jobsFailed: Gauge<"kind">;
+  private readonly tasks: Counter<"task" | "outcome">;
 
   constructor(options: PromMetricsOptions = {}) {
     const registers = [this.registry];
@@ -41,6 +49,24 @@ export class PromMetrics implements Metrics {
       registers,
     });
     this.ticketsOpen = new Gauge({ name: "honoroit_tickets_open", help: "Requests currently open", registers });
+    this.events = new Counter({
+      name: "honoroit_events_total",
+      help: "Attempts at incoming events: handled, failed for good (the sender was told), or to be retried",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
+    this.eventsQueued = new Gauge({ name: "honoroit_events_queued", help: "Events received and waiting to be handled", registers });
+    this.eventsInFlight = new Gauge({ name: "honoroit_events_in_flight", help: "Events being handled right now", registers });
+    this.handling = new Histogram({
+      name: "honoroit_event_handling_seconds",
+      help: "From an event's arrival at the bot to the end of its handling",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.jobs = new Counter({ name: "honoroit_jobs_total", help: "Job runs by kind and outcome (done, retry, failed)", labelNames: ["kind", "outcome"] as const, registers });
+    this.jobsPending = new Gauge({ name: "honoroit_jobs_pending", help: "Jobs waiting to run, by kind", labelNames: ["kind"] as const, registers });
+    this.jobsFailed = new Gauge({ name: "honoroit_jobs_failed", help: "Jobs given up on, by kind (kept in the database)", labelNames: ["kind"] as const, registers });
+    this.tasks = new Counter({ name: "honoroit_tasks_total", help: "Periodic task runs (auto-close, retention, options reload) by outcome", labelNames: ["task", "outcome"] as const, registers });
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -60,6 +86,34 @@ export class PromMetrics implements Metrics {
   operatorMessage(): void {
     this.messagesTotal.inc();
     this.messagesOperator.inc();
+  }
+
+  eventAttempt(outcome: EventOutcome): void {
+    this.events.inc({ outcome });
+  }
+
+  eventsPending(queued: number, inFlight: number): void {
+    this.eventsQueued.set(queued);
+    this.eventsInFlight.set(inFlight);
+  }
+
+  eventHandled(seconds: number): void {
+    this.handling.observe(seconds);
+  }
+
+  jobRun(kind: string, outcome: JobOutcome): void {
+    this.jobs.inc({ kind, outcome });
+  }
+
+  jobsQueued(counts: JobCounts): void {
+    this.jobsPending.reset();
+    this.jobsFailed.reset();
+    for (const [kind, n] of counts.pending) this.jobsPending.set({ kind }, n);
+    for (const [kind, n] of counts.failed) this.jobsFailed.set({ kind }, n);
+  }
+
+  taskRun(task: string, outcome: JobOutcome): void {
+    this.tasks.inc({ task, outcome });
   }
 
   /** Sets the open-requests gauge (serve updates it; it is not part of the Metrics port). */

@@ -3,7 +3,8 @@
 import { ConnectionError, createClient, HTTPError, MatrixError, Method, safeGetRetryAfterMs } from "matrix-js-sdk";
 import type { IRequestOpts, MatrixClient } from "matrix-js-sdk";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
-import { HonoroitError } from "../../core/errors.ts";
+import { HonoroitError, RefusedError } from "../../core/errors.ts";
+import { backoff, sleep } from "../../core/timing.ts";
 import type { Logger } from "../../core/ports.ts";
 import { isObject } from "./json.ts";
 import type { JsonObject } from "./json.ts";
@@ -17,16 +18,10 @@ export type Query = Readonly<Record<string, string | undefined>>;
 export type MatrixHttp = Pick<MatrixClient["http"], "authedRequest" | "request">;
 
 /** A request the homeserver refused (4xx other than 429): retrying would not help. */
-export class MatrixRequestError extends Error {
-  /** The Matrix error code, e.g. `M_FORBIDDEN`, when the server sent one. */
-  readonly errcode: string | undefined;
-  readonly status: number | undefined;
-
-  constructor(message: string, errcode: string | undefined, status: number | undefined, options?: { cause?: unknown }) {
-    super(message, options);
+export class MatrixRequestError extends RefusedError {
+  constructor(message: string, errcode: string | undefined, status: number | undefined, options?: { cause?: unknown; room?: string | undefined }) {
+    super(message, { errcode, status, room: options?.room }, options);
     this.name = "MatrixRequestError";
-    this.errcode = errcode;
-    this.status = status;
   }
 }
 
@@ -72,25 +67,10 @@ function describeConnectionError(error: ConnectionError): string {
 
 /** Backoff before retry number `attempt` (0-based): 1 s, doubling, at most 60 s. */
 export function backoffMs(attempt: number): number {
-  return Math.min(1000 * 2 ** Math.min(attempt, 16), 60_000);
+  return backoff(attempt, 1000, 60_000);
 }
 
-/** Waits `ms`, or less when the signal fires; never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+export { sleep };
 
 /** Builds a path with each interpolated value URI-encoded: path`/rooms/${room}/join`. */
 export function path(strings: TemplateStringsArray, ...values: readonly string[]): string {
@@ -108,6 +88,8 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Overrides the API's `maxAttempts` for this request. */
   readonly maxAttempts?: number;
+  /** The room the request is about, named in a refusal (the core treats refusals by room). */
+  readonly room?: string;
 }
 
 export interface MatrixApiOptions {
@@ -174,7 +156,7 @@ export class MatrixApi {
           case "aborted":
             throw signal?.aborted === true ? abortError(signal) : error;
           case "rejected":
-            throw new MatrixRequestError(`${method} ${urlPath}: ${failure.message}`, failure.errcode, failure.status, { cause: error });
+            throw new MatrixRequestError(`${method} ${urlPath}: ${failure.message}`, failure.errcode, failure.status, { cause: error, room: options.room });
           case "rate-limited": {
             const wait = failure.retryAfterMs ?? backoffMs(failures);
             this.options.logger.warn(`homeserver rate limit, retrying in ${seconds(wait)}s`, { request: `${method} ${urlPath}` });

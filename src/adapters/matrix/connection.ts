@@ -1,11 +1,12 @@
-// The Matrix side of honoroit, assembled: log in, then a Messenger and a SyncLoop sharing one
+// The Matrix side of honoroit, assembled: log in, then a Messenger and a SyncPipeline sharing one
 // API client. Imported lazily (`await import(...)`) by commands that talk to Matrix.
 import type { UserId } from "../../core/ids.ts";
 import type { KeyValueStore, SyncState } from "../../core/ports.ts";
 import { MatrixApi } from "./api.ts";
 import { login, loginOnce, MATRIX_NAMESPACE, type LoginOptions } from "./login.ts";
 import { MatrixMessenger } from "./messenger.ts";
-import { SyncLoop } from "./sync-loop.ts";
+import { SyncPipeline } from "./sync-pipeline.ts";
+import type { PipelineMetrics } from "../../core/ports.ts";
 
 export interface ConnectMatrixOptions extends LoginOptions {
   /**
@@ -18,6 +19,8 @@ export interface ConnectMatrixOptions extends LoginOptions {
    * signal fires. false (CLI): one attempt, an unreachable homeserver throws UNREACHABLE.
    */
   readonly retry?: boolean;
+  /** Where the sync pipeline reports its queue and attempts. */
+  readonly metrics?: PipelineMetrics;
 }
 
 /** A logged-in bot. */
@@ -26,14 +29,14 @@ export interface MatrixConnection {
   readonly deviceId: string;
   readonly messenger: MatrixMessenger;
   /** Not started: call `sync.run(handler, signal)`; `sync.health()` feeds `/_health`. */
-  readonly sync: SyncLoop;
+  readonly sync: SyncPipeline;
   /** Raw client-server API, with the adapter's retry policy (for account data, imports, …). */
   readonly api: MatrixApi;
   /** Aborts requests in flight and waits for a running sync loop to stop; stays logged in. */
   close(): Promise<void>;
 }
 
-/** Logs the bot in (see login.ts) and builds its Messenger and SyncLoop. */
+/** Logs the bot in (see login.ts) and builds its Messenger and SyncPipeline. */
 export async function connectMatrix(options: ConnectMatrixOptions): Promise<MatrixConnection> {
   const retry = options.retry ?? true;
   const session = await (retry ? login : loginOnce)(options);
@@ -45,12 +48,13 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     ...(retry ? {} : { maxAttempts: 3 }),
   });
   const messenger = new MatrixMessenger(api, session.userId, options.logger);
-  const sync = new SyncLoop({
+  const sync = new SyncPipeline({
     api,
     botUser: session.userId,
     state: options.syncState ?? kvSyncState(options.kv),
     logger: options.logger,
     signal,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   });
   return {
     userId: session.userId,
@@ -67,7 +71,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
 
 function kvSyncState(kv: KeyValueStore): SyncState {
   return {
-    getSyncToken: () => kv.kvGet(MATRIX_NAMESPACE, "sync_token"),
-    setSyncToken: (token) => kv.kvSet(MATRIX_NAMESPACE, "sync_token", token),
+    getToken: () => kv.get(MATRIX_NAMESPACE, "sync_token"),
+    setToken: (token) => kv.set(MATRIX_NAMESPACE, "sync_token", token),
   };
 }

@@ -66,15 +66,15 @@ async function logIn(options: LoginOptions, maxAttempts: number): Promise<Matrix
   const { kv, logger } = options;
   const apiOptions = { logger, maxAttempts, ...(options.signal === undefined ? {} : { signal: options.signal }) };
   const saved = {
-    user: await kv.kvGet(MATRIX_NAMESPACE, KEY_USER),
-    device: await kv.kvGet(MATRIX_NAMESPACE, KEY_DEVICE),
-    token: await kv.kvGet(MATRIX_NAMESPACE, KEY_TOKEN),
+    user: await kv.get(MATRIX_NAMESPACE, KEY_USER),
+    device: await kv.get(MATRIX_NAMESPACE, KEY_DEVICE),
+    token: await kv.get(MATRIX_NAMESPACE, KEY_TOKEN),
   };
 
   const remember = async (session: MatrixSession): Promise<MatrixSession> => {
-    await kv.kvSet(MATRIX_NAMESPACE, KEY_USER, session.userId);
-    if (session.deviceId !== "") await kv.kvSet(MATRIX_NAMESPACE, KEY_DEVICE, session.deviceId);
-    await kv.kvSet(MATRIX_NAMESPACE, KEY_TOKEN, session.accessToken);
+    await kv.set(MATRIX_NAMESPACE, KEY_USER, session.userId);
+    if (session.deviceId !== "") await kv.set(MATRIX_NAMESPACE, KEY_DEVICE, session.deviceId);
+    await kv.set(MATRIX_NAMESPACE, KEY_TOKEN, session.accessToken);
     logger.info("logged in to Matrix", { user: session.userId, device: session.deviceId, method: session.method });
     return session;
   };

@@ -2,9 +2,10 @@
 // which the homeserver de-duplicates per device, so a retry or a replay sends nothing twice.
 import { createHash } from "node:crypto";
 import type { OutgoingMessage } from "../../core/events.ts";
-import { parseEventId, parseRoomId, parseUserId } from "../../core/ids.ts";
+import { parseEventId, parseRoomId, parseUserId, serverOf } from "../../core/ids.ts";
 import type { EventId, RoomId, UserId } from "../../core/ids.ts";
 import type { Logger, Messenger, Profile } from "../../core/ports.ts";
+import { RefusedError } from "../../core/errors.ts";
 import { MatrixRequestError, Method, path } from "./api.ts";
 import type { MatrixApi } from "./api.ts";
 import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
@@ -42,15 +43,16 @@ export class MatrixMessenger implements Messenger {
   async redact(room: RoomId, target: EventId, reason: string | undefined, key: string): Promise<void> {
     await this.api.request(Method.Put, path`/rooms/${room}/redact/${target}/${transactionId(key)}`, {
       body: reason === undefined ? {} : { reason },
+      room,
     });
   }
 
   async join(room: RoomId): Promise<void> {
-    await this.api.request(Method.Post, path`/rooms/${room}/join`, { body: {} });
+    await this.api.request(Method.Post, path`/rooms/${room}/join`, { body: {}, room });
   }
 
   async leave(room: RoomId): Promise<void> {
-    await this.api.request(Method.Post, path`/rooms/${room}/leave`, { body: {} });
+    await this.api.request(Method.Post, path`/rooms/${room}/leave`, { body: {}, room });
   }
 
   /** Leaving a room one is invited to declines the invite. */
@@ -59,17 +61,44 @@ export class MatrixMessenger implements Messenger {
   }
 
   async invite(room: RoomId, user: UserId): Promise<void> {
-    await this.api.request(Method.Post, path`/rooms/${room}/invite`, { body: { user_id: user } });
+    await this.api.request(Method.Post, path`/rooms/${room}/invite`, { body: { user_id: user }, room });
   }
 
-  /** Creates a private room marked direct on both sides (`is_direct`, and the bot's `m.direct`). */
-  async createDirectRoom(user: UserId): Promise<RoomId> {
-    const response = await this.api.requestObject(Method.Post, "/createRoom", {
-      body: { is_direct: true, preset: "trusted_private_chat", invite: [user] },
-    });
-    const room = parseRoomId(stringAt(response, "room_id") ?? "");
+  /**
+   * Creates a private room marked direct on both sides (`is_direct`, and the bot's `m.direct`).
+   * Matrix has no transaction id for room creation, so the key becomes a room alias: creating
+   * it again fails with M_ROOM_IN_USE, and the alias then names the room made the first time.
+   * The alias is not advertised in the room (an empty canonical alias), so clients still name
+   * the room after its members.
+   */
+  async createDirectRoom(user: UserId, key: string): Promise<RoomId> {
+    // Aliases are server-wide: the bot's own id goes into the name, so no other bot's key matches.
+    const localpart = `honoroit-${transactionId(`${this.botUser}\n${key}`)}`;
+    let room: RoomId;
+    try {
+      const response = await this.api.requestObject(Method.Post, "/createRoom", {
+        body: {
+          is_direct: true,
+          preset: "trusted_private_chat",
+          invite: [user],
+          room_alias_name: localpart,
+          initial_state: [{ type: "m.room.canonical_alias", state_key: "", content: {} }],
+        },
+      });
+      room = parseRoomId(stringAt(response, "room_id") ?? "");
+    } catch (error) {
+      if (!(error instanceof MatrixRequestError && error.errcode === "M_ROOM_IN_USE")) throw error;
+      const alias = `#${localpart}:${serverOf(this.botUser)}`;
+      const found = await this.api.requestObject(Method.Get, path`/directory/room/${alias}`);
+      room = parseRoomId(stringAt(found, "room_id") ?? "");
+      // Only a room the bot made itself is the one it was asked to make.
+      if (!(await this.members(room)).includes(this.botUser)) {
+        throw new RefusedError(`the room alias ${alias} names a room the bot is not in`, { errcode: "M_ROOM_IN_USE", status: 400, room });
+      }
+      this.logger.info("found the room created for this request before a restart", { room, user });
+    }
     // The room exists and the user is invited: a failure to label it in m.direct is not worth
-    // failing the call for (a retry would create a second room).
+    // failing the call for.
     const update = this.directUpdate.then(() => this.addDirectRoom(user, room)).catch((error: unknown) => {
       this.logger.warn("could not add the new room to the bot's m.direct", { room, user, error: error instanceof Error ? error.message : String(error) });
     });
@@ -96,7 +125,7 @@ export class MatrixMessenger implements Messenger {
   }
 
   async members(room: RoomId, includeInvited = false): Promise<UserId[]> {
-    const joined = objectAt(await this.api.requestObject(Method.Get, path`/rooms/${room}/joined_members`), "joined");
+    const joined = objectAt(await this.api.requestObject(Method.Get, path`/rooms/${room}/joined_members`, { room }), "joined");
     const users = new Set(Object.keys(joined ?? {}));
     if (includeInvited) {
       const response = await this.api.requestObject(Method.Get, path`/rooms/${room}/members`, { query: { membership: "invite" } });
@@ -118,7 +147,7 @@ export class MatrixMessenger implements Messenger {
   }
 
   private async sendEvent(room: RoomId, type: string, content: EventContent, key: string): Promise<EventId> {
-    const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${type}/${transactionId(key)}`, { body: content });
+    const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${type}/${transactionId(key)}`, { body: content, room });
     return parseEventId(stringAt(response, "event_id") ?? "");
   }
 

@@ -1,5 +1,7 @@
-import type { Clock, Logger, Store } from "../../core/ports.ts";
-import type { Dialect } from "./migrations.ts";
+import type { Clock, Logger } from "../../core/ports.ts";
+import type { Store } from "../../core/ports/storage.ts";
+import type { Dialect } from "./sql.ts";
+import { SqlStore } from "./sql-store.ts";
 
 export interface OpenStoreOptions {
   readonly dialect: Dialect;
@@ -14,11 +16,12 @@ export interface OpenStoreOptions {
  * that need no database (and `--help`) load neither. Does not migrate: callers call `migrate()`.
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const clock = options.clock === undefined ? {} : { clock: options.clock };
+  const storeOptions = options.clock === undefined ? {} : { clock: options.clock };
   if (options.dialect === "sqlite") {
-    const { SqliteTicketStore } = await import("./sqlite-store.ts");
-    return SqliteTicketStore.open(options.dsn, clock);
+    const { SqliteDatabase } = await import("./sqlite-database.ts");
+    return new SqlStore(SqliteDatabase.open(options.dsn), storeOptions);
   }
-  const { PgTicketStore } = await import("./pg-store.ts");
-  return PgTicketStore.connect(options.dsn, { ...clock, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const { PgDatabase } = await import("./pg-database.ts");
+  const db = await PgDatabase.connect(options.dsn, options.logger === undefined ? {} : { logger: options.logger });
+  return new SqlStore(db, storeOptions);
 }

@@ -25,7 +25,7 @@ export const configGet: CliCommand = {
     // Check the key before opening anything, so a typo costs no database connection.
     const key = args[0] === undefined ? undefined : parseOptionKey(args[0]);
     const store = await ctx.store({ mustExist: true });
-    const options = await RuntimeOptions.load(store, await ctx.logger());
+    const options = await RuntimeOptions.load(store.options, await ctx.logger());
     if (key !== undefined) {
       const one = options.describe(key);
       return { kind: "lines", lines: showOptions(options, key), json: optionJson(one) };

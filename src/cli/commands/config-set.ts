@@ -33,7 +33,7 @@ export const configSet: CliCommand = {
     // Check the arguments before opening anything, so a typo costs no database connection.
     const { key, value } = parseSetArgs(args);
     const store = await ctx.store();
-    const options = await RuntimeOptions.load(store, await ctx.logger());
+    const options = await RuntimeOptions.load(store.options, await ctx.logger());
     const change = await options.set(key, value);
     return {
       kind: "lines",

@@ -11,7 +11,7 @@ export const count: CliCommand = {
   async run({ args }, ctx) {
     const user = parseUserId(args[0] ?? "");
     const store = await ctx.store();
-    const counted = await countRequest(store, user);
+    const counted = await countRequest({ store, clock: ctx.clock }, user);
     return {
       kind: "lines",
       lines: [`counted: ${counted.summary}`],

@@ -67,7 +67,7 @@ export const ticketsList: CliCommand = {
   async run({ options }, ctx) {
     const filter = parseListOptions(options, ctx.clock.now());
     const store = await ctx.store({ mustExist: true });
-    const page = await listTickets(store, filter);
+    const page = await listTickets(store.tickets, filter);
     return {
       kind: "table",
       columns: ["ID", "STATUS", "CUSTOMER", "OPENED", "LAST ACTIVITY", "TITLE"],

@@ -1,5 +1,6 @@
-import { notifyObservers, type HelpdeskDeps } from "../deps.ts";
-import { HonoroitError, isTransient, messageOf } from "../errors.ts";
+import { causeOf, waitingError, type HelpdeskDeps } from "../deps.ts";
+import { HonoroitError, messageOf } from "../errors.ts";
+import { queueTicketEvent } from "../ticket-events.ts";
 import type { TicketId } from "../ids.ts";
 import type { Ticket } from "../ticket.ts";
 import { automaticMessage } from "./notices.ts";
@@ -26,7 +27,7 @@ export interface ClosedTicket {
  * left, the bot was kicked) does not keep the request open: it is reported instead.
  */
 export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
-  const found = await deps.store.getTicket(id);
+  const found = await deps.store.tickets.get(id);
   if (found === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
   // In the customer room's queue: a message the customer sends meanwhile is relayed before
   // the close, or opens a new request after it, never half-way.
@@ -34,7 +35,7 @@ export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: Clos
 }
 
 async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
-  const ticket = await deps.store.getTicket(id);
+  const ticket = await deps.store.tickets.get(id);
   if (ticket === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
   if (ticket.status === "closed") throw new HonoroitError("CONFLICT", `request #${id} is already closed`);
 
@@ -43,8 +44,9 @@ async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReaso
     try {
       await step();
     } catch (error) {
-      // Unreachable is not refused: stop here, so the close is done whole once it is back.
-      if (isTransient(error)) throw error;
+      // A service down, or the bot out of the operators room, is not a refusal: stop here, so
+      // the close is done whole once it is back.
+      if (causeOf(deps, error) !== "final") throw waitingError(deps, error);
       const message = messageOf(error);
       problems.push(`${what}: ${message}`);
       deps.logger.warn(`closing a request: ${what}`, { ticket: ticket.id, error: message });
@@ -57,15 +59,19 @@ async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReaso
     const done = doneTitle(title, deps.options.get("text.prefix.open"), deps.options.get("text.prefix.done"));
     await attempt("the thread title could not be changed", async () => {
       await deps.messenger.edit(deps.operatorsRoom, threadRoot, rootMessage(ticket, done), `doneroot:${ticket.id}`);
-      await deps.store.setTitle(ticket.id, done);
+      await deps.store.tickets.setTitle(ticket.id, done);
     });
   }
   await attempt("the bot could not leave the customer's room", () => deps.messenger.leave(ticket.customerRoom));
-  const closed = await deps.store.closeTicket(ticket.id, deps.clock.now(), reason);
+  const at = deps.clock.now();
+  const closed = await deps.store.transaction(async (tx) => {
+    const done = await tx.tickets.close(ticket.id, at, reason);
+    if (done !== undefined) await queueTicketEvent(tx, deps.subscribers, { type: "closed", ticket: ticket.id, reason }, at);
+    return done;
+  });
   if (closed === undefined) throw new HonoroitError("CONFLICT", `request #${id} is already closed`);
   deps.metrics.requestDone();
   deps.logger.info("request closed", { ticket: id, reason });
-  await notifyObservers(deps, (o) => o.closed?.(closed));
   return { ticket: closed, problems };
 }
 
@@ -77,14 +83,14 @@ export async function autoCloseIdle(deps: HelpdeskDeps): Promise<number> {
   const failed = new Set<TicketId>();
   let closed = 0;
   for (;;) {
-    const idle = (await deps.store.listIdleTickets(before, 100 + failed.size)).filter((t) => !failed.has(t.id));
+    const idle = (await deps.store.tickets.listIdle(before, 100 + failed.size)).filter((t) => !failed.has(t.id));
     if (idle.length === 0) return closed;
     for (const t of idle) {
       try {
         if (await closeIfIdle(deps, t.id, before)) closed++;
       } catch (error) {
-        // Unreachable: stop, the next check tries again. Anything else: skip this one.
-        if (isTransient(error)) throw error;
+        // A service down: stop, the next check tries again. Anything else: skip this one.
+        if (causeOf(deps, error) !== "final") throw waitingError(deps, error);
         failed.add(t.id);
         deps.logger.error("auto-close failed", { ticket: t.id, error: messageOf(error) });
       }
@@ -94,10 +100,10 @@ export async function autoCloseIdle(deps: HelpdeskDeps): Promise<number> {
 
 /** Closes a ticket with the auto-close text if it is still open and idle since `before`. */
 async function closeIfIdle(deps: HelpdeskDeps, id: TicketId, before: Date): Promise<boolean> {
-  const found = await deps.store.getTicket(id);
+  const found = await deps.store.tickets.get(id);
   if (found === undefined) return false;
   return deps.rooms.run(found.customerRoom, async () => {
-    const ticket = await deps.store.getTicket(id);
+    const ticket = await deps.store.tickets.get(id);
     // The customer may have written since the list was read.
     if (ticket?.status !== "open" || ticket.lastActivityAt >= before) return false;
     await closeInOrder(deps, id, "auto");

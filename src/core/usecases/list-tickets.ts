@@ -9,6 +9,6 @@ export interface TicketPage {
 
 /** Lists tickets matching a filter, newest first, with the total count. */
 export async function listTickets(store: TicketStore, filter: TicketFilter): Promise<TicketPage> {
-  const [tickets, total] = await Promise.all([store.listTickets(filter), store.countTickets(filter)]);
+  const [tickets, total] = await Promise.all([store.list(filter), store.count(filter)]);
   return { tickets, total };
 }

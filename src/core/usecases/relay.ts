@@ -1,9 +1,11 @@
-import { displayName, notifyObservers, type HelpdeskDeps } from "../deps.ts";
+import { displayName, type HelpdeskDeps } from "../deps.ts";
 import type { EditEvent, MessageBody, MessageEvent, OutgoingMessage, ReactionEvent, RedactionEvent } from "../events.ts";
 import { bridgeSource } from "../bridge-source.ts";
-import { serverOf, type UserId } from "../ids.ts";
+import { serverOf, type EventId, type UserId } from "../ids.ts";
 import { neutraliseRoomMention, sanitizeHtml, stripReplyFallback, textToHtml, userLink, escapeHtml } from "../format.ts";
+import type { Outcome } from "../outcome.ts";
 import type { RelayKind } from "../ports.ts";
+import { queueTicketEvent } from "../ticket-events.ts";
 import type { Ticket } from "../ticket.ts";
 
 
@@ -47,34 +49,38 @@ function withoutUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K
 }
 
 /** Relays a customer's message into the ticket's thread, once. */
-export async function relayCustomerMessage(deps: HelpdeskDeps, ticket: Ticket, event: MessageEvent): Promise<void> {
-  if (await deps.store.findRelayBySource(event.eventId)) return;
+export async function relayCustomerMessage(deps: HelpdeskDeps, ticket: Ticket, event: MessageEvent, outcome: Outcome): Promise<void> {
+  if (await deps.store.relays.bySource(event.eventId)) return;
   const copy = await customerCopy(deps, ticket, event.sender, event.content);
   const target = await deps.messenger.send(deps.operatorsRoom, copy, `relay:${event.eventId}`);
-  await record(deps, ticket, "customer-to-thread", event, target);
-  deps.metrics.customerMessage(bridgeSource(event.sender), event.sender, serverOf(event.sender));
-  await notifyObservers(deps, (o) => o.customerMessage?.(ticket, event.content.body));
+  record(deps, ticket, "customer-to-thread", event, target, outcome);
+  outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "customer-message", ticket: ticket.id, event: event.eventId, body: event.content.body }, deps.clock.now()));
+  outcome.onCommit(() => deps.metrics.customerMessage(bridgeSource(event.sender), event.sender, serverOf(event.sender)));
 }
 
 /** Relays an operator's thread message to the customer, once. */
-export async function relayOperatorMessage(deps: HelpdeskDeps, ticket: Ticket, event: MessageEvent): Promise<void> {
-  if (await deps.store.findRelayBySource(event.eventId)) return;
+export async function relayOperatorMessage(deps: HelpdeskDeps, ticket: Ticket, event: MessageEvent, outcome: Outcome): Promise<void> {
+  if (await deps.store.relays.bySource(event.eventId)) return;
   const copy = operatorCopy(event.content, event.replyTo !== undefined);
   const target = await deps.messenger.send(ticket.customerRoom, copy, `relay:${event.eventId}`);
-  await record(deps, ticket, "operator-to-customer", event, target);
-  deps.metrics.operatorMessage();
-  await notifyObservers(deps, (o) => o.operatorMessage?.(ticket, copy.body));
+  record(deps, ticket, "operator-to-customer", event, target, outcome);
+  outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "operator-message", ticket: ticket.id, event: event.eventId, body: copy.body }, deps.clock.now()));
+  outcome.onCommit(() => deps.metrics.operatorMessage());
 }
 
-async function record(deps: HelpdeskDeps, ticket: Ticket, kind: RelayKind, event: MessageEvent | ReactionEvent, target: string): Promise<void> {
+/** The copy's record, and the ticket's activity, in the commit. */
+function record(deps: HelpdeskDeps, ticket: Ticket, kind: RelayKind, event: MessageEvent, target: EventId, outcome: Outcome): void {
   const targetRoom = kind === "customer-to-thread" ? deps.operatorsRoom : ticket.customerRoom;
-  await deps.store.recordRelay({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom, targetEvent: target as MessageEvent["eventId"] });
-  await deps.store.touch(ticket.id, deps.clock.now());
+  const at = deps.clock.now();
+  outcome.write(async (tx) => {
+    await tx.relays.record({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom, targetEvent: target });
+    await tx.tickets.touch(ticket.id, at);
+  });
 }
 
 /** Applies an edit to the copy of the edited message, on whichever side it is. */
-export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditEvent): Promise<void> {
-  const relay = await deps.store.findRelayBySource(event.target);
+export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditEvent, outcome: Outcome): Promise<void> {
+  const relay = await deps.store.relays.bySource(event.target);
   // Only an edit in the original's own room counts (an event id is no secret).
   if (relay === undefined || relay.sourceRoom !== event.room || relay.ticketId !== ticket.id) return;
   const copy = relay.kind === "customer-to-thread"
@@ -84,17 +90,19 @@ export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditE
   const edited = { ...copy };
   delete edited.threadRoot;
   await deps.messenger.edit(relay.targetRoom, relay.targetEvent, edited, `edit:${event.eventId}`);
-  await deps.store.touch(ticket.id, deps.clock.now());
+  const at = deps.clock.now();
+  outcome.write((tx) => tx.tickets.touch(ticket.id, at));
 }
 
 /**
  * Mirrors a reaction onto the matching message on the other side: a reaction to a copy goes
  * to its original, a reaction to an original goes to its copy.
  */
-export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: ReactionEvent): Promise<void> {
-  if (await deps.store.findRelayBySource(event.eventId)) return;
-  const asCopy = await deps.store.findRelayByTarget(event.target);
-  const asOriginal = asCopy === undefined ? await deps.store.findRelayBySource(event.target) : undefined;
+export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: ReactionEvent, outcome: Outcome): Promise<void> {
+  const { relays } = deps.store;
+  if (await relays.bySource(event.eventId)) return;
+  const asCopy = await relays.byTarget(event.target);
+  const asOriginal = asCopy === undefined ? await relays.bySource(event.target) : undefined;
   const [room, target] = asCopy !== undefined
     ? [asCopy.sourceRoom, asCopy.sourceEvent]
     : asOriginal !== undefined
@@ -103,12 +111,12 @@ export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: R
   if (room === undefined) return;
   const copy = await deps.messenger.react(room, target, event.key, `react:${event.eventId}`);
   const kind: RelayKind = event.room === deps.operatorsRoom ? "operator-to-customer" : "customer-to-thread";
-  await deps.store.recordRelay({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom: room, targetEvent: copy });
+  outcome.write((tx) => tx.relays.record({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom: room, targetEvent: copy }));
 }
 
 /** Redacts the copy of a redacted message or reaction. */
 export async function relayRedaction(deps: HelpdeskDeps, event: RedactionEvent): Promise<void> {
-  const relay = await deps.store.findRelayBySource(event.target);
+  const relay = await deps.store.relays.bySource(event.target);
   // Only a redaction in the original's own room counts (an event id is no secret).
   if (relay === undefined || relay.sourceRoom !== event.room) return;
   await deps.messenger.redact(relay.targetRoom, relay.targetEvent, event.reason, `redact:${event.eventId}`);

@@ -9,5 +9,5 @@ export async function renameTicket(deps: HelpdeskDeps, ticket: Ticket, title: st
   if (text === "") throw new HonoroitError("BAD_ARGUMENT", "rename needs the new title, e.g. `rename Printer on fire`");
   if (ticket.threadRoot === null) throw new HonoroitError("CONFLICT", `request #${ticket.id} has no thread yet`);
   await deps.messenger.edit(deps.operatorsRoom, ticket.threadRoot, rootMessage(ticket, text), key);
-  await deps.store.setTitle(ticket.id, text);
+  await deps.store.tickets.setTitle(ticket.id, text);
 }

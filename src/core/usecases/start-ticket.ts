@@ -5,21 +5,21 @@ import type { Ticket } from "../ticket.ts";
 import { automaticMessage } from "./notices.ts";
 import { ensureOpenTicket } from "./open-ticket.ts";
 
-const STARTED = "started";
-
 /**
  * An operator starts a request with someone (`!ho start MXID`): a direct room with them, a
- * ticket and its thread. Keyed by the command's event, so a replay creates no second room.
+ * ticket and its thread. Keyed by the command's event: the room is created under that key
+ * (so a crash between creating and recording it finds the same room), then recorded, so a
+ * replay creates no second room.
  */
 export async function startTicket(deps: HelpdeskDeps, customer: UserId, key: string): Promise<Ticket> {
-  let room = (await deps.store.kvGet(STARTED, key)) as RoomId | undefined;
+  let room = (await deps.store.ledger.get(key)) as RoomId | undefined;
   if (room === undefined) {
-    const [open] = await deps.store.listTickets({ customer, status: "open", limit: 1 });
+    const [open] = await deps.store.tickets.list({ customer, status: "open", limit: 1 });
     if (open !== undefined) {
       throw new HonoroitError("CONFLICT", `${customer} already has an open request, #${open.id}: ${open.title ?? ""}`);
     }
-    room = await deps.messenger.createDirectRoom(customer);
-    await deps.store.kvSet(STARTED, key, room);
+    room = await deps.messenger.createDirectRoom(customer, key);
+    await deps.store.ledger.put(key, room, deps.clock.now());
   }
   const ticket = await ensureOpenTicket(deps, room, customer, { greet: false });
   await automaticMessage(deps, room, deps.options.get("text.start"), `start:${ticket.id}`);

@@ -1,0 +1,187 @@
+/** What one step of work on a room's head item came to. */
+export type StepResult =
+  /** The item is finished: the next one of the room may start. */
+  | { readonly kind: "done" }
+  /** The item made progress and has more to do (e.g. a gap with pages left). */
+  | { readonly kind: "more" }
+  /** The item could not go on now: the room waits this long, then the same item is tried again. */
+  | { readonly kind: "wait"; readonly ms: number };
+
+export interface RoomSchedulerOptions<T> {
+  /** Steps running at once, across all rooms. */
+  readonly maxInFlight: number;
+  /** How fast a room's recent service is forgotten: it halves every this many ms (default 10 s). */
+  readonly halfLifeMs?: number;
+  /** One step of work on the room's head item; must not throw (a throw counts as done). */
+  readonly step: (room: string, item: T) => Promise<StepResult>;
+  /** Called once an item is finished (its step said done, or threw). */
+  readonly finished: (room: string, item: T) => void;
+}
+
+interface RoomQueue<T> {
+  readonly items: T[];
+  /** Steps served to the room lately (decaying): the ready room with the least goes first. */
+  load: number;
+  /** When `load` was last brought up to date. */
+  loadAt: number;
+  running: boolean;
+  /** Set while the room waits before trying its head item again. */
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Per-room queues: each room's items run one at a time, in order; rooms run independently,
+ * at most `maxInFlight` steps at once. A free slot goes to the ready room that has been served
+ * least lately (each step adds one to a room's load, which halves every `halfLifeMs`), so a
+ * quiet customer's message goes ahead of rooms that are flooding, and a flooding room still
+ * gets its turn as its load decays. A room that must wait gives its slot back.
+ */
+export class RoomScheduler<T> {
+  private readonly rooms = new Map<string, RoomQueue<T>>();
+  private readonly ready = new Set<string>();
+  private inFlight = 0;
+  private queued = 0;
+  private pushes = 0;
+  private stopped = false;
+  private drainWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: RoomSchedulerOptions<T>) {}
+
+  /** Items queued and not finished (running ones included). */
+  get pending(): number {
+    return this.queued;
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** Rooms whose head item is waiting to be tried again. */
+  waitingRooms(): string[] {
+    return [...this.rooms].filter(([, q]) => q.timer !== undefined).map(([room]) => room);
+  }
+
+  push(room: string, item: T): void {
+    if (this.stopped) return;
+    if (++this.pushes % 1000 === 0) this.forgetIdleRooms();
+    let queue = this.rooms.get(room);
+    if (queue === undefined) {
+      queue = { items: [], load: 0, loadAt: performance.now(), running: false, timer: undefined };
+      this.rooms.set(room, queue);
+    }
+    if (queue.items.length === 0 && !queue.running && queue.timer === undefined) this.ready.add(room);
+    queue.items.push(item);
+    this.queued += 1;
+    this.pump();
+  }
+
+  /** Resolves once fewer than `limit` items are pending (backpressure for whoever pushes). */
+  async below(limit: number): Promise<void> {
+    while (this.queued >= limit && !this.stopped) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  /** Stops starting steps; resolves when the running ones have ended. Queued items are dropped. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const queue of this.rooms.values()) if (queue.timer !== undefined) clearTimeout(queue.timer);
+    this.ready.clear();
+    this.wake(this.drainWaiters);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Tries every waiting room again now (e.g. the cause of their wait may be gone). */
+  retryWaitingNow(): void {
+    for (const [room, queue] of this.rooms) {
+      if (queue.timer === undefined) continue;
+      clearTimeout(queue.timer);
+      queue.timer = undefined;
+      this.ready.add(room);
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.inFlight < this.options.maxInFlight && this.ready.size > 0) {
+      const room = this.pick();
+      const queue = this.rooms.get(room);
+      this.ready.delete(room);
+      const item = queue?.items[0];
+      if (queue === undefined || item === undefined) continue;
+      queue.running = true;
+      this.inFlight += 1;
+      void this.run(room, queue, item);
+    }
+  }
+
+  private pick(): string {
+    const now = performance.now();
+    let best: string | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    // Ties go to the room that became ready first (the Set keeps insertion order).
+    for (const room of this.ready) {
+      const queue = this.rooms.get(room);
+      const load = queue === undefined ? 0 : this.decay(queue, now);
+      if (load < bestLoad) {
+        best = room;
+        bestLoad = load;
+      }
+    }
+    return best ?? "";
+  }
+
+  /** Idle rooms are kept while their load matters, so a flood that pauses is still known. */
+  private forgetIdleRooms(): void {
+    const now = performance.now();
+    for (const [room, queue] of this.rooms) {
+      if (queue.items.length === 0 && !queue.running && queue.timer === undefined && this.decay(queue, now) < 0.01) this.rooms.delete(room);
+    }
+  }
+
+  /** Brings a room's load up to `now` and returns it. */
+  private decay(queue: RoomQueue<T>, now: number): number {
+    queue.load *= 2 ** (-(now - queue.loadAt) / (this.options.halfLifeMs ?? 10_000));
+    queue.loadAt = now;
+    return queue.load;
+  }
+
+  private async run(room: string, queue: RoomQueue<T>, item: T): Promise<void> {
+    let result: StepResult;
+    try {
+      result = await this.options.step(room, item);
+    } catch {
+      result = { kind: "done" };
+    }
+    queue.running = false;
+    this.inFlight -= 1;
+    this.decay(queue, performance.now());
+    queue.load += 1;
+    if (result.kind === "done") {
+      queue.items.shift();
+      this.queued -= 1;
+      this.options.finished(room, item);
+      this.wake(this.drainWaiters);
+    }
+    if (this.stopped) {
+      if (this.inFlight === 0) this.wake(this.idleWaiters);
+      return;
+    }
+    if (result.kind === "wait") {
+      queue.timer = setTimeout(() => {
+        queue.timer = undefined;
+        if (this.stopped) return;
+        this.ready.add(room);
+        this.pump();
+      }, result.ms);
+    } else if (queue.items.length > 0) {
+      this.ready.add(room);
+    }
+    this.pump();
+  }
+
+  private wake(waiters: (() => void)[]): void {
+    for (const resolve of waiters.splice(0)) resolve();
+  }
+}

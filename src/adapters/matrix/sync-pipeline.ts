@@ -1,0 +1,379 @@
+// Our own /sync loop, as a pipeline: the next /sync is in flight while earlier events are
+// handled; each room's events are handled in order, rooms independently; the sync position is
+// saved only once every event up to it is handled, so a crash replays (the core de-duplicates)
+// rather than loses. An event that cannot be handled now waits in its room and is tried again.
+import type { IncomingEvent } from "../../core/events.ts";
+import { failureCause, messageOf, RefusedError } from "../../core/errors.ts";
+import { parseRoomId } from "../../core/ids.ts";
+import type { RoomId, UserId } from "../../core/ids.ts";
+import type { Logger, PipelineMetrics, SyncState } from "../../core/ports.ts";
+import { backoff } from "../../core/timing.ts";
+import { sleep } from "./api.ts";
+import type { MatrixApi } from "./api.ts";
+import { BatchTracker } from "./batch-tracker.ts";
+import { GapReader } from "./gap.ts";
+import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
+import type { JsonObject } from "./json.ts";
+import { parseInvite, parseTimelineEvent } from "./parse.ts";
+import { RoomScheduler, type StepResult } from "./room-scheduler.ts";
+import { FIRST_SYNC_FILTER, SyncRequests, type HomeserverStatus } from "./sync-requests.ts";
+
+/** How handling an event ended; a handler throws when the event must wait and be tried again. */
+export type EventResult = "handled" | "failed" | "duplicate";
+
+/** Receives each event, in order per room; throws to have it tried again later. */
+export type EventHandler = (event: IncomingEvent) => Promise<EventResult | undefined>;
+
+/**
+ * A stage run on every /sync answer, in order, before its room events are parsed: where
+ * end-to-end encryption takes its to-device messages and device lists, and decrypts events.
+ */
+export interface SyncStage {
+  beforeRooms(response: JsonObject, signal: AbortSignal | undefined): Promise<void>;
+  /** The event to parse in place of the one received (e.g. decrypted); called in room order. */
+  prepare(room: RoomId, raw: JsonObject): Promise<JsonObject>;
+}
+
+/** A room whose next event (or gap) waits, and why. */
+export interface WaitingRoom {
+  readonly room: string;
+  readonly reason: string;
+  readonly since: Date;
+  readonly attempts: number;
+}
+
+/** The pipeline as `/_health` and `/metrics` see it. */
+export interface SyncHealth extends HomeserverStatus {
+  readonly waiting: readonly WaitingRoom[];
+  /** Gaps given up on since start (each was logged as an error). */
+  readonly skippedGaps: number;
+  readonly queued: number;
+  readonly inFlight: number;
+}
+
+export interface SyncPipelineOptions {
+  readonly api: MatrixApi;
+  readonly botUser: UserId;
+  readonly state: SyncState;
+  readonly logger: Logger;
+  readonly metrics?: PipelineMetrics;
+  readonly stage?: SyncStage;
+  /** Server-side long-poll of one /sync, default 30 s. */
+  readonly pollMs?: number;
+  /** Timeline events per room and sync, and events per gap page, default 100. */
+  readonly timelineLimit?: number;
+  /** Events handled at once across rooms, default 8. */
+  readonly maxInFlight?: number;
+  /** Events received and not yet handled before the next /sync waits, default 10,000. */
+  readonly maxQueued?: number;
+  /** First wait before an event or gap is tried again, doubling to 30 s; default 1 s. */
+  readonly retryBaseMs?: number;
+  /** Stops the pipeline for good (the connection is closing), in addition to run's own signal. */
+  readonly signal?: AbortSignal;
+}
+
+/** An event as received (to be prepared and parsed), or already parsed (an invite). */
+type Source = { readonly raw: JsonObject } | { readonly parsed: IncomingEvent };
+
+type Item =
+  | { readonly kind: "event"; readonly batch: number; readonly received: number; readonly source: Source; attempts: number }
+  | { readonly kind: "gap"; readonly batch: number; readonly received: number; readonly reader: GapReader; attempts: number };
+
+/** Attempts at a gap the homeserver refuses to show before it is given up on (loudly). */
+const REFUSED_GAP_ATTEMPTS = 8;
+/** Attempts at an event whose failure escaped the core as final (a bug) before it is skipped. */
+const FINAL_EVENT_ATTEMPTS = 5;
+
+/**
+ * Runs /sync until stopped: invites and each room's timeline go to that room's queue, gaps
+ * are read page by page in their place, and `next_batch` is saved once a batch and all before
+ * it are handled. On the very first start only pending invites are delivered.
+ */
+export class SyncPipeline {
+  private readonly pollMs: number;
+  private readonly timelineLimit: number;
+  private readonly tracker = new BatchTracker();
+  private readonly waiting = new Map<string, WaitingRoom>();
+  private scheduler: RoomScheduler<Item> | undefined;
+  private running: Promise<void> | undefined;
+  private readonly requests: SyncRequests;
+  private skippedGaps = 0;
+  private saving: Promise<void> = Promise.resolve();
+  private lastSaved: string | undefined;
+
+  constructor(private readonly options: SyncPipelineOptions) {
+    this.pollMs = options.pollMs ?? 30_000;
+    this.timelineLimit = options.timelineLimit ?? 100;
+    this.requests = new SyncRequests(options.api, options.botUser, options.logger, this.pollMs, this.timelineLimit);
+  }
+
+  health(): SyncHealth {
+    return {
+      ...this.requests.status,
+      waiting: [...this.waiting.values()],
+      skippedGaps: this.skippedGaps,
+      queued: this.scheduler?.pending ?? 0,
+      inFlight: this.scheduler?.running ?? 0,
+    };
+  }
+
+  /**
+   * Syncs until `signal` fires, then lets the events being handled finish and saves the
+   * position they reached. An unreachable homeserver is retried with backoff; a refused /sync
+   * (e.g. the token was logged out) rejects.
+   */
+  async run(handler: EventHandler, signal?: AbortSignal): Promise<void> {
+    if (this.running !== undefined) throw new Error("the sync pipeline is already running");
+    const controller = new AbortController();
+    const stop = (): void => controller.abort();
+    for (const s of [this.options.signal, signal]) {
+      if (s?.aborted === true) stop();
+      s?.addEventListener("abort", stop, { once: true });
+    }
+    const scheduler = new RoomScheduler<Item>({
+      maxInFlight: this.options.maxInFlight ?? 8,
+      step: (room, item) => this.step(room as RoomId, item, handler, controller.signal),
+      finished: (_room, item) => {
+        this.tracker.finish(item.batch);
+        this.saveProgress();
+      },
+    });
+    this.scheduler = scheduler;
+    this.running = this.fetch(scheduler, controller.signal);
+    try {
+      await this.running;
+    } catch (error) {
+      // A request cut short by the stop signal is a stop, not a failure.
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      controller.abort();
+      await scheduler.stop();
+      this.saveProgress();
+      await this.saving;
+      for (const s of [this.options.signal, signal]) s?.removeEventListener("abort", stop);
+      this.running = undefined;
+    }
+  }
+
+  /** Resolves once a running pipeline has stopped (at once when none runs); never rejects. */
+  async stopped(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  // --- fetching ------------------------------------------------------------------------------
+
+  private async fetch(scheduler: RoomScheduler<Item>, signal: AbortSignal): Promise<void> {
+    let since = await this.options.state.getToken();
+    this.lastSaved = since;
+    if (since === undefined) {
+      since = await this.firstSync(scheduler, signal);
+      if (since === undefined) return;
+    }
+    const filter = await this.requests.filter(signal);
+    const maxQueued = this.options.maxQueued ?? 10_000;
+    while (!signal.aborted) {
+      await scheduler.below(maxQueued);
+      const response = await this.requests.sync({ since, filter, timeout: String(this.pollMs) }, signal);
+      if (response === undefined) return;
+      const next = stringAt(response, "next_batch");
+      if (next === undefined) throw new Error("the homeserver's /sync answer has no next_batch");
+      if (!(await this.runStage(response, signal))) return;
+      const batch = this.tracker.open(next);
+      this.route(scheduler, response, since, batch);
+      this.tracker.seal(batch);
+      this.saveProgress();
+      this.reportPending();
+      since = next;
+    }
+  }
+
+  /** One quick sync without history: queues pending invites; their batch saves the position. */
+  private async firstSync(scheduler: RoomScheduler<Item>, signal: AbortSignal): Promise<string | undefined> {
+    const response = await this.requests.sync({ filter: FIRST_SYNC_FILTER, timeout: "0" }, signal);
+    if (response === undefined) return undefined;
+    const next = stringAt(response, "next_batch");
+    if (next === undefined) throw new Error("the homeserver's /sync answer has no next_batch");
+    if (!(await this.runStage(response, signal))) return undefined;
+    const batch = this.tracker.open(next);
+    this.routeInvites(scheduler, objectAt(objectAt(response, "rooms"), "invite"), batch);
+    this.tracker.seal(batch);
+    this.saveProgress();
+    this.options.logger.info("first sync done: from now on every event is relayed", { user: this.options.botUser });
+    return next;
+  }
+
+  /** The crypto stage, retried until it succeeds (its state must be current before parsing). */
+  private async runStage(response: JsonObject, signal: AbortSignal): Promise<boolean> {
+    const stage = this.options.stage;
+    for (let attempt = 0; stage !== undefined; attempt++) {
+      if (signal.aborted) return false;
+      try {
+        await stage.beforeRooms(response, signal);
+        return true;
+      } catch (error) {
+        const wait = backoff(attempt, 1000, 30_000);
+        this.options.logger.warn(`processing a sync's encryption data failed; retrying in ${Math.round(wait / 1000)}s`, { error: messageOf(error) });
+        await sleep(wait, signal);
+      }
+    }
+    return !signal.aborted;
+  }
+
+  private route(scheduler: RoomScheduler<Item>, response: JsonObject, since: string, batch: number): void {
+    const rooms = objectAt(response, "rooms");
+    this.routeInvites(scheduler, objectAt(rooms, "invite"), batch);
+    const received = performance.now();
+    // Rooms left in this batch still have events up to the leave (the bot's own, a kick, …).
+    for (const section of ["leave", "join"] as const) {
+      for (const [id, data] of Object.entries(objectAt(rooms, section) ?? {})) {
+        const room = roomIdOf(id);
+        if (room === undefined || !isObject(data)) continue;
+        const timeline = objectAt(data, "timeline");
+        const events = arrayAt(timeline, "events").filter(isObject);
+        if (timeline?.["limited"] === true) {
+          const to = stringAt(timeline, "prev_batch");
+          // Without prev_batch, the gap runs from `since` up to the first event we were given.
+          const stopAt = to === undefined && events[0] !== undefined ? stringAt(events[0], "event_id") : undefined;
+          const gap = { room, from: since, to, stopAt, left: section === "leave" };
+          this.push(scheduler, room, { kind: "gap", batch, received, reader: new GapReader(this.options.api, gap, this.options.botUser, this.timelineLimit), attempts: 0 });
+        }
+        for (const raw of events) this.push(scheduler, room, { kind: "event", batch, received, source: { raw }, attempts: 0 });
+      }
+    }
+  }
+
+  private routeInvites(scheduler: RoomScheduler<Item>, invites: JsonObject | undefined, batch: number): void {
+    const received = performance.now();
+    for (const [id, data] of Object.entries(invites ?? {})) {
+      const room = roomIdOf(id);
+      const invite = room === undefined ? undefined : parseInvite(room, data, this.options.botUser, new Date());
+      if (room !== undefined && invite !== undefined) this.push(scheduler, room, { kind: "event", batch, received, source: { parsed: invite }, attempts: 0 });
+    }
+  }
+
+  private push(scheduler: RoomScheduler<Item>, room: RoomId, item: Item): void {
+    this.tracker.add(item.batch);
+    scheduler.push(room, item);
+  }
+
+  // --- handling -------------------------------------------------------------------------------
+
+  /** One step of a room's head item: one event handled, or one gap page read. */
+  private async step(room: RoomId, item: Item, handler: EventHandler, signal: AbortSignal): Promise<StepResult> {
+    if (item.kind === "event") return this.handleOne(room, item, item.source, handler);
+    const { reader } = item;
+    const head = reader.buffer[0];
+    if (head !== undefined) {
+      const result = await this.handleOne(room, item, { raw: head }, handler);
+      if (result.kind !== "done") return result;
+      reader.buffer.shift();
+    } else if (!reader.finished) {
+      try {
+        await reader.readPage(signal);
+        item.attempts = 0;
+        this.waiting.delete(room);
+      } catch (error) {
+        return this.gapFailed(room, item, reader, error);
+      }
+    }
+    if (!reader.finished || reader.buffer.length > 0) return { kind: "more" };
+    this.options.logger.info("read a gap in a room's timeline", { room, pages: reader.pages, events: reader.events });
+    return { kind: "done" };
+  }
+
+  private async handleOne(room: RoomId, item: Item, source: Source, handler: EventHandler): Promise<StepResult> {
+    const event = "parsed" in source ? source.parsed : parseTimelineEvent(room, await this.prepare(room, source.raw));
+    if (event === undefined) return { kind: "done" };
+    try {
+      const result = await handler(event);
+      if (this.waiting.delete(room) || event.type === "invite") {
+        // What made others wait may be gone too (e.g. the bot joined the operators room).
+        this.scheduler?.retryWaitingNow();
+      }
+      item.attempts = 0;
+      this.options.metrics?.eventAttempt(result === "failed" ? "failed" : "handled");
+      if (result !== "duplicate") this.options.metrics?.eventHandled((performance.now() - item.received) / 1000);
+      return { kind: "done" };
+    } catch (error) {
+      item.attempts += 1;
+      const cause = failureCause(error);
+      if (cause === "stopping") return { kind: "wait", ms: 1000 };
+      if (cause === "final" && item.attempts >= FINAL_EVENT_ATTEMPTS) {
+        this.waiting.delete(room);
+        this.options.metrics?.eventAttempt("failed");
+        this.options.logger.error("skipping an event that keeps failing", { room, event: event.eventId, type: event.type, error: messageOf(error) });
+        return { kind: "done" };
+      }
+      this.options.metrics?.eventAttempt("retry");
+      return this.wait(room, item, `${event.type} ${event.eventId}: ${messageOf(error)}`);
+    }
+  }
+
+  private prepare(room: RoomId, raw: JsonObject): Promise<JsonObject> {
+    return this.options.stage?.prepare(room, raw) ?? Promise.resolve(raw);
+  }
+
+  private gapFailed(room: RoomId, item: Item, reader: GapReader, error: unknown): StepResult {
+    item.attempts += 1;
+    const refused = error instanceof RefusedError;
+    if (refused && (reader.gap.left || item.attempts >= REFUSED_GAP_ATTEMPTS)) {
+      // Nothing we can do makes the homeserver show these events: say so, loudly, and go on.
+      this.skippedGaps += 1;
+      this.waiting.delete(room);
+      const why = reader.gap.left ? "the bot is no longer in the room" : `refused ${item.attempts} times`;
+      this.options.logger.error(`events missed in a room cannot be read (${why}); they are not relayed`, { room, error: messageOf(error), pagesRead: reader.pages });
+      return { kind: "done" };
+    }
+    return this.wait(room, item, `missed events cannot be read yet: ${messageOf(error)}`);
+  }
+
+  private wait(room: RoomId, item: Item, reason: string): StepResult {
+    const previous = this.waiting.get(room);
+    this.waiting.set(room, { room, reason, since: previous?.since ?? new Date(), attempts: item.attempts });
+    const ms = backoff(item.attempts - 1, this.options.retryBaseMs ?? 1000, 30_000);
+    // The first failure, then every tenth: a long wait is visible without flooding the log.
+    if (item.attempts === 1 || item.attempts % 10 === 0) {
+      this.options.logger.warn(`a room waits; retrying in ${Math.round(ms / 1000)}s`, { room, attempts: item.attempts, reason });
+    }
+    return { kind: "wait", ms };
+  }
+
+  // --- the position ----------------------------------------------------------------------------
+
+  /** Saves the newest fully handled position, one save at a time; a failed save is retried. */
+  private saveProgress(): void {
+    this.reportPending();
+    const token = this.tracker.takeDone();
+    // An idle long-poll often ends where it began: nothing new to save.
+    if (token === undefined || token === this.lastSaved) return;
+    this.lastSaved = token;
+    this.saving = this.saving.then(() => this.save(token));
+  }
+
+  private async save(token: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.state.setToken(token);
+        return;
+      } catch (error) {
+        // Not saving only means replaying more after a crash; keep trying, a little later.
+        if (attempt === 0) this.options.logger.warn("could not save the sync position; retrying", { error: messageOf(error) });
+        if (this.scheduler === undefined || attempt >= 20) return;
+        await sleep(backoff(attempt, 500, 10_000));
+      }
+    }
+  }
+
+  private reportPending(): void {
+    const scheduler = this.scheduler;
+    if (scheduler !== undefined) this.options.metrics?.eventsPending(scheduler.pending - scheduler.running, scheduler.running);
+  }
+}
+
+function roomIdOf(id: string): RoomId | undefined {
+  try {
+    return parseRoomId(id);
+  } catch {
+    return undefined;
+  }
+}

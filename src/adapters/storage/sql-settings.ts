@@ -1,0 +1,90 @@
+import type { Clock } from "../../core/ports.ts";
+import type { KeyValueStore, OptionStore, SyncState } from "../../core/ports/storage.ts";
+import { text } from "./sql.ts";
+import type { Row, SqlExecutor } from "./sql.ts";
+
+// State the bot keeps between runs: runtime options, namespaced values, the sync position.
+
+/** The `sync_state` row that holds the Matrix sync token. */
+const TOKEN_NAME = "token";
+
+/** Runtime options in SQL; `updated_at` says when an operator last changed each. */
+export class SqlOptionStore implements OptionStore {
+  readonly #db: SqlExecutor;
+  readonly #clock: Clock;
+
+  constructor(db: SqlExecutor, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  async all(): Promise<ReadonlyMap<string, string>> {
+    return keyValues(await this.#db.all("SELECT key, value FROM options ORDER BY key"));
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.#db.run(
+      `INSERT INTO options (key, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [key, value, this.#clock.now().getTime()],
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#db.run("DELETE FROM options WHERE key = ?", [key]);
+  }
+}
+
+/** Namespaced key-value areas in SQL. */
+export class SqlKeyValueStore implements KeyValueStore {
+  readonly #db: SqlExecutor;
+
+  constructor(db: SqlExecutor) {
+    this.#db = db;
+  }
+
+  async get(namespace: string, key: string): Promise<string | undefined> {
+    const row = await this.#db.get("SELECT value FROM kv WHERE namespace = ? AND key = ?", [namespace, key]);
+    return row === undefined ? undefined : text(row, "value");
+  }
+
+  async set(namespace: string, key: string, value: string): Promise<void> {
+    await this.#db.run(
+      "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+      [namespace, key, value],
+    );
+  }
+
+  async delete(namespace: string, key: string): Promise<void> {
+    await this.#db.run("DELETE FROM kv WHERE namespace = ? AND key = ?", [namespace, key]);
+  }
+
+  async list(namespace: string): Promise<ReadonlyMap<string, string>> {
+    return keyValues(await this.#db.all("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", [namespace]));
+  }
+}
+
+/** The Matrix sync token in SQL. */
+export class SqlSyncState implements SyncState {
+  readonly #db: SqlExecutor;
+
+  constructor(db: SqlExecutor) {
+    this.#db = db;
+  }
+
+  async getToken(): Promise<string | undefined> {
+    const row = await this.#db.get("SELECT value FROM sync_state WHERE name = ?", [TOKEN_NAME]);
+    return row === undefined ? undefined : text(row, "value");
+  }
+
+  async setToken(token: string): Promise<void> {
+    await this.#db.run(
+      "INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      [TOKEN_NAME, token],
+    );
+  }
+}
+
+function keyValues(rows: readonly Row[]): ReadonlyMap<string, string> {
+  return new Map(rows.map((r) => [text(r, "key"), text(r, "value")]));
+}

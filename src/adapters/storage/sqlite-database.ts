@@ -1,0 +1,268 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import Database from "better-sqlite3";
+import { HonoroitError } from "../../core/errors.ts";
+import { assertOpen, TransactionContext } from "./sql.ts";
+import type { Row, SqlDatabase, SqlExecutor, SqlValue, TransactionState } from "./sql.ts";
+
+export interface SqliteOptions {
+  /** How long a write waits for another process holding the write lock (ms); 5000 by default. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * One SQLite file through better-sqlite3. The driver is synchronous and a transaction's work
+ * is not, so one async mutex orders transactions and the statements issued between them: a
+ * statement must not run while another caller's transaction is open on this connection, or it
+ * would silently become part of it. A lock held by another connection is waited for up to the
+ * busy timeout, asynchronously (SQLite's own busy handler would block the event loop, freezing
+ * `serve` while the CLI holds a lock), then reported as BUSY.
+ */
+export class SqliteDatabase implements SqlDatabase {
+  readonly dialect = "sqlite";
+  readonly #db: Database.Database;
+  readonly #file: string;
+  readonly #busyTimeoutMs: number;
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #mutex = new AsyncMutex();
+  readonly #context = new TransactionContext();
+  #closed = false;
+
+  private constructor(db: Database.Database, file: string, busyTimeoutMs: number) {
+    this.#db = db;
+    this.#file = file;
+    this.#busyTimeoutMs = busyTimeoutMs;
+  }
+
+  /**
+   * Opens the database file, creating it and its folder if missing; `:memory:` (or "") gives a
+   * private in-memory database. Throws UNREACHABLE, naming the path, when it cannot.
+   */
+  static open(file: string, options: SqliteOptions = {}): SqliteDatabase {
+    const onDisk = file !== ":memory:" && file !== "";
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    let db: Database.Database;
+    try {
+      if (onDisk) {
+        mkdirSync(dirname(resolve(file)), { recursive: true });
+        // The database holds the bot's access token: readable by its owner only. SQLite gives
+        // the -wal and -shm files the main file's mode, so set it before SQLite creates them.
+        closeSync(openSync(file, "a", 0o600));
+        chmodSync(file, 0o600);
+      }
+      db = new Database(file);
+    } catch (e) {
+      throw new HonoroitError("UNREACHABLE", `cannot open the SQLite database at ${file}: ${reasonOf(e)}`, { cause: e });
+    }
+    try {
+      // WAL lets `honoroit tickets list` read while `serve` writes. A second writer (e.g. the
+      // CLI next to `serve`) waits for the lock, but in our own loop (see #retrying), not in
+      // SQLite's busy handler, which would block the whole process while it waits.
+      db.pragma("journal_mode = WAL");
+      db.pragma("busy_timeout = 0");
+      if (onDisk) {
+        for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+      }
+      db.pragma("foreign_keys = ON");
+    } catch (e) {
+      db.close();
+      throw new HonoroitError("UNREACHABLE", `cannot use the SQLite database at ${file}: ${reasonOf(e)}`, { cause: e });
+    }
+    return new SqliteDatabase(db, file, busyTimeoutMs);
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.#standalone("run", () => this.#run(sql, params));
+  }
+
+  get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
+    return this.#standalone("get", () => this.#get(sql, params));
+  }
+
+  all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return this.#standalone("all", () => this.#all(sql, params));
+  }
+
+  exec(script: string): Promise<void> {
+    return this.#standalone("exec", () => {
+      this.#db.exec(script);
+    });
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.#context.assertOutside("transaction()");
+    await this.#mutex.acquire();
+    try {
+      await this.#begin();
+      const state: TransactionState = { open: true };
+      let result: T;
+      try {
+        result = await this.#context.run(state, () => work(this.#transactionExecutor(state)));
+        state.open = false;
+        this.#mapped(() => this.#db.exec("COMMIT"));
+      } catch (e) {
+        state.open = false;
+        try {
+          if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+        } catch {
+          // The error that made us roll back is the one worth reporting.
+        }
+        throw e;
+      }
+      return result;
+    } finally {
+      this.#mutex.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#context.assertOutside("close()");
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#mutex.acquire();
+    try {
+      // Lets SQLite refresh the planner statistics it found stale during this session.
+      this.#db.pragma("optimize");
+      this.#db.close();
+    } finally {
+      this.#mutex.release();
+    }
+  }
+
+  // --- helpers ---------------------------------------------------------------------------
+
+  /** A statement outside any transaction: waits for one in progress, then runs on its own. */
+  async #standalone<T>(what: string, statement: () => T): Promise<T> {
+    this.#context.assertOutside(`${what}()`);
+    await this.#mutex.acquire();
+    try {
+      return await this.#retrying(statement);
+    } finally {
+      this.#mutex.release();
+    }
+  }
+
+  /**
+   * Runs a statement (or BEGIN IMMEDIATE), trying again while another connection holds the lock,
+   * for up to the busy timeout; a statement that met a lock changed nothing, so it is safe to
+   * repeat. Pauses are jittered, so two processes waiting for each other do not retry in step.
+   */
+  async #retrying<T>(statement: () => T): Promise<T> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        return statement();
+      } catch (e) {
+        const left = deadline - Date.now();
+        if (!isBusy(e) || left <= 0) throw this.#mappedError(e);
+        await delay(Math.min(left, pause * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  /**
+   * BEGIN IMMEDIATE: takes the write lock now. A deferred BEGIN would take it at the first
+   * write, and a lock upgrade that meets another writer fails at once, whatever the wait.
+   */
+  async #begin(): Promise<void> {
+    await this.#retrying(() => this.#db.exec("BEGIN IMMEDIATE"));
+  }
+
+  /** The executor handed to a transaction's work: runs at once, while the transaction is open. */
+  #transactionExecutor(state: TransactionState): SqlExecutor {
+    const now = <T>(statement: () => T): Promise<T> =>
+      new Promise<T>((resolvePromise) => {
+        assertOpen(state);
+        resolvePromise(this.#mapped(statement));
+      });
+    const tx: SqlExecutor = {
+      run: (sql, params = []) => now(() => this.#run(sql, params)),
+      get: (sql, params = []) => now(() => this.#get(sql, params)),
+      all: (sql, params = []) => now(() => this.#all(sql, params)),
+      exec: (script) =>
+        now(() => {
+          this.#db.exec(script);
+        }),
+      // Joins this transaction: SQLite has one writer at a time, so there is nothing to nest.
+      transaction: async (work) => {
+        assertOpen(state);
+        return work(tx);
+      },
+    };
+    return tx;
+  }
+
+  #statement(sql: string): Database.Statement {
+    // The store's statements are a fixed set of texts, so this cache stays small.
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run(sql: string, params: readonly SqlValue[]): number {
+    return this.#statement(sql).run(...params).changes;
+  }
+
+  #get(sql: string, params: readonly SqlValue[]): Row | undefined {
+    return this.#statement(sql).get(...params) as Row | undefined;
+  }
+
+  #all(sql: string, params: readonly SqlValue[]): Row[] {
+    return this.#statement(sql).all(...params) as Row[];
+  }
+
+  /** Runs a driver call, turning a lock held elsewhere into BUSY. */
+  #mapped<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (e) {
+      throw this.#mappedError(e);
+    }
+  }
+
+  #mappedError(e: unknown): unknown {
+    if (isBusy(e)) {
+      return new HonoroitError("BUSY", `the SQLite database at ${this.#file} is busy: another process holds its lock (${e.code}); try again`, {
+        cause: e,
+      });
+    }
+    return e;
+  }
+}
+
+/** A first-come, first-served lock for async code; `release` hands it straight to the next waiter. */
+class AsyncMutex {
+  #held = false;
+  readonly #waiters: (() => void)[] = [];
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  acquire(): Promise<void> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolveWaiter) => this.#waiters.push(resolveWaiter));
+  }
+
+  release(): void {
+    const next = this.#waiters.shift();
+    if (next === undefined) this.#held = false;
+    else next();
+  }
+}
+
+/** Another connection holds a lock we need (SQLITE_BUSY, SQLITE_LOCKED and their extended codes). */
+function isBusy(e: unknown): e is InstanceType<Database.SqliteError> {
+  return e instanceof Database.SqliteError && (e.code.startsWith("SQLITE_BUSY") || e.code.startsWith("SQLITE_LOCKED"));
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,211 @@
+import type { EventId, RoomId, TicketId, UserId } from "../ids.ts";
+import type { NewTicket, Ticket, TicketFilter } from "../ticket.ts";
+
+// Storage, one small port per concern. One SQL adapter implements them all for SQLite and
+// PostgreSQL; `Store.transaction` binds every port to one transaction, so what one event causes
+// (its relay record, its handled mark, the ticket, the jobs it queues) commits together.
+
+/** The result of opening a request: the ticket and the ordinals used in its title. */
+export interface OpenedTicket {
+  readonly ticket: Ticket;
+  /** False when an open ticket already existed for that customer room (it is returned). */
+  readonly created: boolean;
+  /** Requests counted so far for this customer, this one included (1 = first). */
+  readonly customerOrdinal: number;
+  /** Requests counted so far from this customer's homeserver, this one included. */
+  readonly homeserverOrdinal: number;
+}
+
+/** Ordinals after counting one request for a user and their homeserver. */
+export interface RequestCount {
+  readonly customerOrdinal: number;
+  readonly homeserverOrdinal: number;
+}
+
+/** Tickets and the per-user / per-homeserver request counters. */
+export interface TicketStore {
+  /**
+   * Opens a ticket for a customer room and counts the request, atomically.
+   * At most one open ticket exists per customer room: if one exists it is returned, uncounted.
+   */
+  open(input: NewTicket): Promise<OpenedTicket>;
+  /** Counts a request for a user and their homeserver without opening a ticket (`count`). */
+  countRequest(customer: UserId): Promise<RequestCount>;
+  get(id: TicketId): Promise<Ticket | undefined>;
+  findOpenByRoom(room: RoomId): Promise<Ticket | undefined>;
+  /** The ticket whose thread root is `root`, open or closed (the newest, should there be several). */
+  findByThread(root: EventId): Promise<Ticket | undefined>;
+  findByIssue(issueId: number): Promise<Ticket | undefined>;
+  /** Tickets matching the filter, newest first. */
+  list(filter: TicketFilter): Promise<Ticket[]>;
+  /** Number of tickets matching the filter (ignores `limit`). */
+  count(filter: TicketFilter): Promise<number>;
+  /** These four throw NOT_FOUND for an unknown ticket. */
+  setThreadRoot(id: TicketId, root: EventId): Promise<void>;
+  setTitle(id: TicketId, title: string): Promise<void>;
+  setIssue(id: TicketId, issueId: number): Promise<void>;
+  /** Records activity for auto-close; never moves it backwards. */
+  touch(id: TicketId, at: Date): Promise<void>;
+  /** Closes an open ticket; returns it closed, or undefined when it was not open. */
+  close(id: TicketId, at: Date, reason: string): Promise<Ticket | undefined>;
+  /** Open tickets whose last activity is before `before`, oldest first. */
+  listIdle(before: Date, limit: number): Promise<Ticket[]>;
+}
+
+/** Which way a copy went. */
+export type RelayKind = "customer-to-thread" | "operator-to-customer" | "bot";
+
+/** A relayed event and its copy on the other side. */
+export interface RelayRecord {
+  readonly ticketId: TicketId;
+  readonly kind: RelayKind;
+  readonly sourceRoom: RoomId;
+  readonly sourceEvent: EventId;
+  readonly targetRoom: RoomId;
+  readonly targetEvent: EventId;
+}
+
+/** The map between a relayed event and its copy, used for edits, redactions and reactions. */
+export interface RelayLog {
+  /** Records a copy; recording the same source event twice keeps the first record. */
+  record(record: RelayRecord): Promise<void>;
+  bySource(source: EventId): Promise<RelayRecord | undefined>;
+  byTarget(target: EventId): Promise<RelayRecord | undefined>;
+}
+
+/** Which incoming events have been fully handled, so a replay after a crash does nothing twice. */
+export interface EventJournal {
+  isHandled(event: EventId): Promise<boolean>;
+  markHandled(event: EventId, at: Date): Promise<void>;
+  /** Forgets events handled before `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+/**
+ * Results of effects that must happen once, by idempotency key: the event a message became,
+ * the ordinals a `count` gave, the room a `start` created. A replay finds and reuses them.
+ */
+export interface Ledger {
+  get(key: string): Promise<string | undefined>;
+  /** Records a result; putting the same key twice keeps the first value. */
+  put(key: string, value: string, at: Date): Promise<void>;
+  /** Forgets results recorded before `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+/** The Matrix sync position, saved only once the events it covers are handled. */
+export interface SyncState {
+  getToken(): Promise<string | undefined>;
+  setToken(token: string): Promise<void>;
+}
+
+/** Runtime chat options (`allow.users`, `text.greetings`, …) as stored strings. */
+export interface OptionStore {
+  all(): Promise<ReadonlyMap<string, string>>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** A namespaced key-value area (the Matrix session, crypto state, imported data). */
+export interface KeyValueStore {
+  get(namespace: string, key: string): Promise<string | undefined>;
+  set(namespace: string, key: string, value: string): Promise<void>;
+  delete(namespace: string, key: string): Promise<void>;
+  list(namespace: string): Promise<ReadonlyMap<string, string>>;
+}
+
+/** Work to do after the fact (a call to an issue tracker, …), queued with its cause. */
+export interface NewJob {
+  /** Which handler runs it, e.g. `tracker.ticket-opened`. */
+  readonly kind: string;
+  /** Idempotency key: queueing a key that is already queued (or failed) does nothing. */
+  readonly key: string;
+  /** Jobs of one lane run one at a time, in the order queued (e.g. `ticket:42`); none: any order. */
+  readonly lane?: string;
+  /** JSON. */
+  readonly payload: string;
+  /** Not before this moment. */
+  readonly runAt: Date;
+}
+
+/** A queued job as the runner sees it. */
+export interface Job {
+  readonly id: number;
+  readonly kind: string;
+  readonly key: string;
+  readonly lane: string | null;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly runAt: Date;
+  readonly lastError: string | null;
+  readonly createdAt: Date;
+}
+
+/** Jobs by kind: still to run, and given up on. */
+export interface JobCounts {
+  readonly pending: ReadonlyMap<string, number>;
+  readonly failed: ReadonlyMap<string, number>;
+}
+
+/** The durable outbox: jobs written in the same transaction as what caused them. */
+export interface JobQueue {
+  /** Queues a job; false when its key was already queued. */
+  enqueue(job: NewJob): Promise<boolean>;
+  /**
+   * Pending jobs of these kinds due at `now`, oldest first; a job waits while an older pending
+   * job of its lane exists (due or not), so each lane runs in order.
+   */
+  due(now: Date, kinds: readonly string[], limit: number): Promise<Job[]>;
+  /** Done: the job is removed. */
+  complete(id: number): Promise<void>;
+  /** Failed for now: one more attempt counted, run again at `runAt`. */
+  retry(id: number, runAt: Date, error: string): Promise<void>;
+  /** Failed for good: kept, marked failed, never run again (it no longer blocks its lane). */
+  fail(id: number, error: string): Promise<void>;
+  counts(): Promise<JobCounts>;
+}
+
+/** Issue-tracker notes already relayed into Matrix, per ticket. */
+export interface TrackerNotes {
+  isSynced(ticketId: TicketId, noteId: number): Promise<boolean>;
+  markSynced(ticketId: TicketId, noteId: number): Promise<void>;
+}
+
+/** Every storage port. Inside `Store.transaction` they are all bound to that transaction. */
+export interface StoreScope {
+  readonly tickets: TicketStore;
+  readonly relays: RelayLog;
+  readonly journal: EventJournal;
+  readonly ledger: Ledger;
+  readonly sync: SyncState;
+  readonly options: OptionStore;
+  readonly kv: KeyValueStore;
+  readonly jobs: JobQueue;
+  readonly notes: TrackerNotes;
+}
+
+export interface MigrationInfo {
+  readonly version: number;
+  readonly name: string;
+  readonly appliedAt: Date | null;
+}
+
+/** Schema migrations, shared by `honoroit migrate` and `serve`. */
+export interface Migrator {
+  /** Applies pending migrations (each in one transaction, under a lock); returns those applied. */
+  migrate(): Promise<MigrationInfo[]>;
+  migrationStatus(): Promise<MigrationInfo[]>;
+}
+
+/** Everything the core keeps, on SQLite or PostgreSQL. */
+export interface Store extends StoreScope, Migrator {
+  readonly dialect: "sqlite" | "postgres";
+  /**
+   * Runs `work` in one transaction: its writes commit together, or none do when it throws.
+   * Use only `tx` inside (the store itself waits for the transaction, so using it there
+   * deadlocks on SQLite and escapes the transaction on PostgreSQL). Keep it to database work:
+   * it holds the write lock, and it may run again when the database reports a conflict.
+   */
+  transaction<T>(work: (tx: StoreScope) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { RoomScheduler, type StepResult } from "../../src/adapters/matrix/room-scheduler.ts";
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A scheduler whose steps take `ms` and are logged as `room:item`. */
+function recording(maxInFlight: number, ms = 2, result: (room: string, item: string) => StepResult = () => ({ kind: "done" })): { scheduler: RoomScheduler<string>; log: string[]; finished: string[] } {
+  const log: string[] = [];
+  const finished: string[] = [];
+  const scheduler = new RoomScheduler<string>({
+    maxInFlight,
+    step: async (room, item) => {
+      await wait(ms);
+      log.push(`${room}:${item}`);
+      return result(room, item);
+    },
+    finished: (room, item) => finished.push(`${room}:${item}`),
+  });
+  return { scheduler, log, finished };
+}
+
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await wait(2);
+  }
+}
+
+describe("room scheduler", () => {
+  it("keeps each room's order and never runs more than maxInFlight steps at once", async () => {
+    let running = 0;
+    let peak = 0;
+    const log: string[] = [];
+    const scheduler = new RoomScheduler<number>({
+      maxInFlight: 3,
+      step: async (room, item) => {
+        running++;
+        peak = Math.max(peak, running);
+        await wait(1 + (item % 3));
+        running--;
+        log.push(`${room}:${item}`);
+        return { kind: "done" };
+      },
+      finished: () => undefined,
+    });
+    for (let i = 0; i < 20; i++) for (const room of ["a", "b", "c", "d", "e"]) scheduler.push(room, i);
+    await until(() => log.length === 100);
+    assert.equal(peak, 3);
+    for (const room of ["a", "b", "c", "d", "e"]) {
+      assert.deepEqual(log.filter((l) => l.startsWith(`${room}:`)), Array.from({ length: 20 }, (_, i) => `${room}:${i}`));
+    }
+  });
+
+  it("a quiet room goes ahead of rooms that have been flooding", async () => {
+    const { scheduler, log } = recording(1);
+    for (let i = 0; i < 30; i++) for (const room of ["f1", "f2", "f3"]) scheduler.push(room, String(i));
+    await until(() => log.length >= 30);
+    scheduler.push("quiet", "hello");
+    await until(() => log.includes("quiet:hello"));
+    const position = log.indexOf("quiet:hello") - 30;
+    assert.ok(position <= 1, `the quiet room waited for ${position} steps of the flood`);
+    await until(() => log.length === 91);
+  });
+
+  it("a flooding room is not starved by a steady trickle elsewhere", async () => {
+    const { scheduler, log } = recording(1, 1);
+    for (let i = 0; i < 40; i++) scheduler.push("flood", String(i));
+    for (let i = 0; i < 40; i++) {
+      scheduler.push(`trickle${i}`, "x");
+      await wait(3);
+    }
+    await until(() => log.length === 80);
+    const floodDoneBy = log.lastIndexOf("flood:39");
+    assert.ok(log.slice(0, 60).filter((l) => l.startsWith("flood:")).length >= 15, `the flood got ${log.slice(0, 60).filter((l) => l.startsWith("flood:")).length} of the first 60 steps`);
+    assert.ok(floodDoneBy >= 0);
+  });
+
+  it("a room that must wait gives its slot back and retries the same item later", async () => {
+    let tries = 0;
+    const { scheduler, log, finished } = recording(1, 1, (room) => (room === "stuck" && tries++ < 2 ? { kind: "wait", ms: 30 } : { kind: "done" }));
+    scheduler.push("stuck", "1");
+    scheduler.push("stuck", "2");
+    scheduler.push("free", "a");
+    scheduler.push("free", "b");
+    await until(() => finished.length === 4);
+    assert.deepEqual(finished, ["free:a", "free:b", "stuck:1", "stuck:2"]);
+    assert.deepEqual(scheduler.waitingRooms(), []);
+    assert.equal(log.filter((l) => l === "stuck:1").length, 3);
+  });
+
+  it("below() holds the producer until the queue drains; stop() waits for running steps and drops the rest", async () => {
+    const { scheduler, log } = recording(1, 5);
+    for (let i = 0; i < 10; i++) scheduler.push("a", String(i));
+    const before = scheduler.pending;
+    await scheduler.below(8);
+    const after = scheduler.pending;
+    assert.deepEqual([before, after < 8], [10, true]);
+    await scheduler.stop();
+    const done = log.length;
+    await wait(30);
+    assert.equal(log.length, done, "nothing runs after stop");
+    assert.ok(done < 10);
+  });
+});
