@@ -1,5 +1,5 @@
 import type { HonoroitConfig } from "./schema.ts";
-import type { Problem, Source } from "./load.ts";
+import type { Problem, Source } from "./problem.ts";
 import type { ConfigKey } from "./schema.ts";
 
 /**

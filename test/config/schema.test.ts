@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import type { LogLevel } from "../../src/core/ports.ts";
 import type { RoomId } from "../../src/core/ids.ts";
 import { CONFIG_KEYS, CONFIG_SCHEMA, flagNameOf, specOf } from "../../src/config/schema.ts";
-import type { ConfigKey, HonoroitConfig, Origin } from "../../src/config/schema.ts";
+import type { ConfigKey, HonoroitConfig } from "../../src/config/schema.ts";
+import type { Origin } from "../../src/config/parsers.ts";
 
 // The environment names in SPEC.md ("Environment"), written out in full, and the key each sets.
 const SPEC_ENV: readonly (readonly [string, ConfigKey])[] = [
