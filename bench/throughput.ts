@@ -3,18 +3,62 @@
 // into their tickets while the bot relays. Relayed = copies the operator's client saw in the
 // window; backlog = messages accepted but not yet seen, when the senders stop and after the bot
 // has been given time to drain (nothing may be lost or doubled). An operator answers once a
-// second during the burst: those replies must reach their customers too.
+// second during the burst: those replies must reach their customers too. Meanwhile a quiet
+// customer writes now and then: their relay latency is timed beside a one-hop message between
+// two people under the same flood. The whole run is repeated (3 times in a full run).
+import { randomBytes } from "node:crypto";
 import { ClientEvent } from "matrix-js-sdk";
 import type { MatrixEvent } from "matrix-js-sdk";
 import { createRoom, join, messagesFrom, sendInThread, sendText, type Account } from "./matrix-http.ts";
 import { bodyOf, clientHasRoom, threadOf } from "./observe.ts";
 import { mapLimit, sleep } from "./pool.ts";
 import { cpuMs } from "./proc.ts";
-import { fmtMs, fmtRatio, fmtRate, type SectionResult } from "./report.ts";
-import { ratio, round } from "./stats.ts";
-import { BenchWorld, type BenchContext } from "./world.ts";
+import { RoomWatcher } from "./raw-sync.ts";
+import { fmtMs, fmtRatio, fmtRate, type Row, type SectionResult } from "./report.ts";
+import { median, ratio, round, spread } from "./stats.ts";
+import { BenchWorld, type BenchContext, type Desk, type Person } from "./world.ts";
+
+/** A quiet customer's relay p50 under the flood, over a one-hop p50 under the same flood. */
+export const QUIET_TARGET = 2.5;
 
 const TAG = /\btp-(\w+)-(\d+)-(\d+)$/;
+
+interface Cast {
+  readonly desk: Desk;
+  readonly operator: Person;
+  readonly customers: readonly Account[];
+  readonly dms: readonly string[];
+  readonly plain: readonly string[];
+  readonly quiet: Account;
+  readonly quietDm: string;
+  readonly hopFrom: Account;
+  readonly hopTo: Account;
+  readonly hopRoom: string;
+  /** Thread root of each customer's ticket (the quiet one's too), by user id. */
+  readonly roots: ReadonlyMap<string, string>;
+  /** What the operator's client saw: each copy by tag, with when it arrived. */
+  readonly copies: Map<string, number>;
+  duplicates: () => number;
+}
+
+/** One run's measurements. */
+interface RunResult {
+  readonly directRate: number;
+  readonly relayedRate: number;
+  readonly sentRate: number;
+  readonly sent: number;
+  readonly backlogAtStop: number;
+  readonly backlogFinal: number;
+  readonly duplicates: number;
+  readonly drainMs: number;
+  readonly drainRate: number;
+  readonly repliesSent: number;
+  readonly repliesDelivered: number;
+  readonly repliesDoubled: number;
+  readonly quietMs: readonly number[];
+  readonly hopMs: readonly number[];
+  readonly cpuPerMessageMs: number;
+}
 
 /** Every customer sends in a loop until `until`; returns when each one's last send is answered. */
 async function sendLoop(ctx: BenchContext, customers: readonly Account[], rooms: readonly string[], phase: string, until: number): Promise<{ inWindow: number; total: number }> {
@@ -34,176 +78,239 @@ async function sendLoop(ctx: BenchContext, customers: readonly Account[], rooms:
 export async function runThroughput(ctx: BenchContext): Promise<SectionResult> {
   const customersN = ctx.quick ? 10 : 50;
   const durationS = ctx.quick ? 10 : 60;
-  const drainLimitS = ctx.quick ? 60 : 180;
+  const runs = ctx.quick ? 1 : 3;
   const world = new BenchWorld(ctx);
   try {
-    const { hs } = ctx;
-    const operator = await world.person("operator", "Olga Operator");
-    const desk = await world.desk(operator.account, { name: "throughput" });
-    const bot = desk.bot.userId;
-    const peer = await world.account("peer", "Peer");
-    const customers = await world.accounts("customer", customersN);
-    const dms = await mapLimit(customers, 10, (c) => world.openDm(c, bot));
-    // The baseline rooms: the same customers, each with one other member, and no bot.
-    const plain = await mapLimit(customers, 10, async (c) => {
-      const room = await createRoom(hs, c, { invite: [peer.userId] });
-      await join(hs, peer, room);
-      return room;
-    });
-    await clientHasRoom(operator.client, desk.opsRoom);
-
-    // What the operator sees: each copy in a thread, by tag, with the moment it arrived.
-    const copies = new Map<string, number>();
-    let duplicates = 0;
-    const roots = new Map<string, string>();
-    const onEvent = (ev: MatrixEvent): void => {
-      if (ev.getRoomId() !== desk.opsRoom || ev.getSender() !== bot) return;
-      const customer: unknown = ev.getContent()["customer"];
-      if (typeof customer === "string" && bodyOf(ev).startsWith("[OPEN]")) roots.set(customer, ev.getId() ?? "");
-      if (threadOf(ev) === undefined) return;
-      const tag = TAG.exec(bodyOf(ev))?.[0];
-      if (tag === undefined) return;
-      if (copies.has(tag)) duplicates += 1;
-      else copies.set(tag, performance.now());
-    };
-    operator.client.on(ClientEvent.Event, onEvent);
-    const seenOf = (phase: string): number => [...copies.keys()].filter((k) => k.startsWith(`tp-${phase}-`)).length;
-    const waitSeen = async (phase: string, n: number, limitMs: number): Promise<number> => {
-      const deadline = performance.now() + limitMs;
-      while (seenOf(phase) < n && performance.now() < deadline) await sleep(100);
-      return seenOf(phase);
-    };
-
+    const cast = await assemble(ctx, world, customersN);
+    const results: RunResult[] = [];
     try {
-      // Open every ticket first: the measured window is relaying, not opening.
-      await Promise.all(customers.map((c, i) => sendText(hs, c, dms[i] ?? "", `tp-open-${i}-0`)));
-      if ((await waitSeen("open", customersN, 120_000)) < customersN) throw new Error("not every ticket was opened within 120 s");
-      ctx.log(`throughput: ${customersN} tickets open; ${durationS} s direct, then ${durationS} s through the bot`);
-
-      const direct = await sendLoop(ctx, customers, plain, "direct", performance.now() + durationS * 1000);
-      await sleep(5000);
-
-      const cpuBefore = cpuMs(desk.serve.pid ?? 0);
-      const started = performance.now();
-      const end = started + durationS * 1000;
-      // Meanwhile an operator answers once a second, each time in another customer's thread.
-      const [relay, replies] = await Promise.all([
-        sendLoop(ctx, customers, dms, "relay", end),
-        (async () => {
-          const sent: { customer: number; text: string }[] = [];
-          for (let i = 0; performance.now() < end; i++) {
-            const customer = i % customersN;
-            const text = `op-reply-${i}`;
-            await sendInThread(hs, operator.account, desk.opsRoom, roots.get(customers[customer]?.userId ?? "") ?? "", text);
-            sent.push({ customer, text });
-            await sleep(1000);
-          }
-          return sent;
-        })(),
-      ]);
-      const stoppedAt = performance.now();
-      const relayedInWindow = [...copies].filter(([k, at]) => k.startsWith("tp-relay-") && at <= end).length;
-      const seenAtStop = seenOf("relay");
-      const backlogAtStop = relay.total - seenAtStop;
-      const seenAll = await waitSeen("relay", relay.total, drainLimitS * 1000);
-      const drainMs = performance.now() - stoppedAt;
-      const cpuUsed = cpuMs(desk.serve.pid ?? 0) - cpuBefore;
-      const backlogFinal = relay.total - seenAll;
-      // Every operator reply must have reached its customer, once.
-      const replyDeadline = performance.now() + 60_000;
-      let repliesDelivered = 0;
-      let repliesDoubled = 0;
-      for (;;) {
-        const received = await mapLimit(dms, 10, (room, i) => messagesFrom(hs, customers[i] ?? peer, room, bot));
-        const bodies = received.flat().map((m) => m.body);
-        repliesDelivered = replies.filter((r) => bodies.includes(r.text)).length;
-        repliesDoubled = replies.filter((r) => bodies.filter((b) => b === r.text).length > 1).length;
-        if (repliesDelivered === replies.length || performance.now() > replyDeadline) break;
-        await sleep(2000);
+      for (let run = 1; run <= runs; run++) {
+        ctx.log(`throughput: run ${run} of ${runs}: ${durationS} s direct, then ${durationS} s through the bot`);
+        results.push(await oneRun(ctx, cast, run, durationS));
       }
-      // With the customers quiet, the homeserver is the bot's alone: how fast it catches up.
-      const drainRate = backlogAtStop > 0 ? (seenAll - seenAtStop) / (drainMs / 1000) : Number.NaN;
-
-      const directRate = direct.inWindow / durationS;
-      const relayedRate = relayedInWindow / durationS;
-      const sentRate = relay.inWindow / durationS;
-      const label = `${customersN} customers, ${durationS} s`;
-      return {
-        rows: [
-          {
-            metric: `throughput: customer messages relayed per second (${label})`,
-            value: fmtRate(relayedRate),
-            baseline: `${fmtRate(directRate)} (Synapse accepts from the same clients, no bot)`,
-            ratio: fmtRatio(ratio(relayedRate, directRate)),
-            target: "—",
-          },
-          {
-            metric: "throughput: customers' own send rate while the bot relays",
-            value: fmtRate(sentRate),
-            baseline: `${fmtRate(directRate)} (no bot)`,
-            ratio: fmtRatio(ratio(sentRate, directRate)),
-            target: "—",
-          },
-          {
-            metric: "throughput: backlog when the senders stop (accepted, not yet relayed)",
-            value: `${backlogAtStop} of ${relay.total}`,
-            baseline: "—",
-            ratio: "—",
-            target: "—",
-          },
-          {
-            metric: `throughput: backlog at the end (after draining, ${fmtMs(drainMs)})`,
-            value: `${backlogFinal} (${duplicates} doubled)`,
-            baseline: "—",
-            ratio: "—",
-            target: "0 lost, 0 doubled",
-            met: backlogFinal === 0 && duplicates === 0,
-          },
-          {
-            metric: "throughput: operator replies sent during the burst (a second apart) that reached the customer",
-            value: `${repliesDelivered} of ${replies.length} (${repliesDoubled} doubled)`,
-            baseline: "—",
-            ratio: "—",
-            target: "all, once",
-            met: repliesDelivered === replies.length && repliesDoubled === 0,
-          },
-          {
-            metric: "throughput: relay rate while draining that backlog (customers quiet)",
-            value: fmtRate(drainRate),
-            baseline: `${fmtRate(directRate)} (no bot)`,
-            ratio: fmtRatio(ratio(drainRate, directRate)),
-            target: "—",
-          },
-          {
-            metric: "throughput: bot CPU time per relayed message",
-            value: fmtMs(cpuUsed / Math.max(1, seenAll)),
-            baseline: "—",
-            ratio: "—",
-            target: "—",
-          },
-        ],
-        figures: {
-          throughput_customers: customersN,
-          throughput_duration_s: durationS,
-          throughput_direct_per_s: round(directRate),
-          throughput_relayed_per_s: round(relayedRate),
-          throughput_sent_while_relaying_per_s: round(sentRate),
-          throughput_relay_ratio: round(ratio(relayedRate, directRate), 3),
-          throughput_sent: relay.total,
-          throughput_backlog_at_stop: backlogAtStop,
-          throughput_backlog_final: backlogFinal,
-          throughput_duplicates: duplicates,
-          throughput_drain_ms: Math.round(drainMs),
-          throughput_drain_per_s: round(drainRate),
-          throughput_operator_replies_sent: replies.length,
-          throughput_operator_replies_delivered: repliesDelivered,
-          throughput_bot_cpu_ms_per_message: round(cpuUsed / Math.max(1, seenAll), 2),
-        },
-      };
     } finally {
-      operator.client.removeListener(ClientEvent.Event, onEvent);
+      cast.operator.client.removeAllListeners(ClientEvent.Event);
     }
+    return report(results, customersN, durationS);
   } finally {
     await world.dispose();
   }
+}
+
+/** The people, rooms and tickets of the section, with every ticket open before anything is timed. */
+async function assemble(ctx: BenchContext, world: BenchWorld, customersN: number): Promise<Cast> {
+  const { hs } = ctx;
+  const operator = await world.person("operator", "Olga Operator");
+  const desk = await world.desk(operator.account, { name: "throughput" });
+  const bot = desk.bot.userId;
+  const peer = await world.account("peer", "Peer");
+  const customers = await world.accounts("customer", customersN);
+  const quiet = await world.account("quiet", "Quentin Quiet");
+  const [hopFrom, hopTo] = await world.accounts("hop", 2);
+  if (hopFrom === undefined || hopTo === undefined) throw new Error("no accounts for the one-hop baseline");
+  const dms = await mapLimit(customers, 10, (c) => world.openDm(c, bot));
+  const quietDm = await world.openDm(quiet, bot);
+  // The baseline rooms: the same customers, each with one other member, and no bot.
+  const plain = await mapLimit(customers, 10, async (c) => {
+    const room = await createRoom(hs, c, { invite: [peer.userId] });
+    await join(hs, peer, room);
+    return room;
+  });
+  const hopRoom = await createRoom(hs, hopFrom, { invite: [hopTo.userId] });
+  await join(hs, hopTo, hopRoom);
+  await clientHasRoom(operator.client, desk.opsRoom);
+
+  const copies = new Map<string, number>();
+  const roots = new Map<string, string>();
+  let duplicates = 0;
+  operator.client.on(ClientEvent.Event, (ev: MatrixEvent): void => {
+    if (ev.getRoomId() !== desk.opsRoom || ev.getSender() !== bot) return;
+    const customer: unknown = ev.getContent()["customer"];
+    if (typeof customer === "string" && bodyOf(ev).startsWith("[OPEN]")) roots.set(customer, ev.getId() ?? "");
+    if (threadOf(ev) === undefined) return;
+    const tag = TAG.exec(bodyOf(ev))?.[0];
+    if (tag === undefined) return;
+    if (copies.has(tag)) duplicates += 1;
+    else copies.set(tag, performance.now());
+  });
+  const cast: Cast = { desk, operator, customers, dms, plain, quiet, quietDm, hopFrom, hopTo, hopRoom, roots, copies, duplicates: () => duplicates };
+
+  // Open every ticket first: the measured window is relaying, not opening.
+  await Promise.all([...customers.map((c, i) => sendText(hs, c, dms[i] ?? "", `tp-open-${i}-0`)), sendText(hs, quiet, quietDm, `tp-open-${customersN}-0`)]);
+  const deadline = performance.now() + 120_000;
+  while (roots.size < customersN + 1 || seenOf(cast, "open") < customersN + 1) {
+    if (performance.now() > deadline) throw new Error(`not every ticket was opened within 120 s (${roots.size} threads)`);
+    await sleep(100);
+  }
+  ctx.log(`throughput: ${customersN} tickets and a quiet customer's open`);
+  return cast;
+}
+
+const seenOf = (cast: Cast, phase: string): number => [...cast.copies.keys()].filter((k) => k.startsWith(`tp-${phase}-`)).length;
+
+async function waitSeen(cast: Cast, phase: string, n: number, limitMs: number): Promise<number> {
+  const deadline = performance.now() + limitMs;
+  while (seenOf(cast, phase) < n && performance.now() < deadline) await sleep(100);
+  return seenOf(cast, phase);
+}
+
+async function oneRun(ctx: BenchContext, cast: Cast, run: number, durationS: number): Promise<RunResult> {
+  const { hs } = ctx;
+  const { desk, customers, dms, plain } = cast;
+  const bot = desk.bot.userId;
+  const duplicatesBefore = cast.duplicates();
+  const direct = await sendLoop(ctx, customers, plain, `d${run}`, performance.now() + durationS * 1000);
+  await sleep(5000);
+
+  const cpuBefore = cpuMs(desk.serve.pid ?? 0);
+  const started = performance.now();
+  const end = started + durationS * 1000;
+  const phase = `r${run}`;
+  const [relay, replies, latency] = await Promise.all([
+    sendLoop(ctx, customers, dms, phase, end),
+    operatorReplies(ctx, cast, run, end),
+    quietSamples(ctx, cast, end),
+  ]);
+  const stoppedAt = performance.now();
+  const relayedInWindow = [...cast.copies].filter(([k, at]) => k.startsWith(`tp-${phase}-`) && at <= end).length;
+  const seenAtStop = seenOf(cast, phase);
+  const backlogAtStop = relay.total - seenAtStop;
+  const seenAll = await waitSeen(cast, phase, relay.total, (ctx.quick ? 60 : 180) * 1000);
+  const drainMs = performance.now() - stoppedAt;
+  const cpuUsed = cpuMs(desk.serve.pid ?? 0) - cpuBefore;
+
+  // Every operator reply must have reached its customer, once.
+  const replyDeadline = performance.now() + 60_000;
+  let bodies: string[] = [];
+  for (;;) {
+    const received = await mapLimit(dms, 10, (room, i) => messagesFrom(hs, customers[i] ?? cast.quiet, room, bot));
+    bodies = received.flat().map((m) => m.body);
+    if (replies.every((r) => bodies.includes(r.text)) || performance.now() > replyDeadline) break;
+    await sleep(2000);
+  }
+  const delivered = replies.filter((r) => bodies.includes(r.text)).length;
+  const doubled = replies.filter((r) => bodies.filter((b) => b === r.text).length > 1).length;
+  const missing = replies.filter((r) => !bodies.includes(r.text));
+  // Enough to look the event up in the bot's database and log (kept with --keep).
+  if (missing.length > 0) ctx.log(`throughput: run ${run}: not delivered: ${missing.map((r) => `${r.text} (${r.eventId} in thread ${r.root})`).join(", ")}`);
+  return {
+    directRate: direct.inWindow / durationS,
+    relayedRate: relayedInWindow / durationS,
+    sentRate: relay.inWindow / durationS,
+    sent: relay.total,
+    backlogAtStop,
+    backlogFinal: relay.total - seenAll,
+    duplicates: cast.duplicates() - duplicatesBefore,
+    drainMs,
+    // With the customers quiet, the homeserver is the bot's alone: how fast it catches up.
+    drainRate: backlogAtStop > 0 ? (seenAll - seenAtStop) / (drainMs / 1000) : Number.NaN,
+    repliesSent: replies.length,
+    repliesDelivered: delivered,
+    repliesDoubled: doubled,
+    quietMs: latency.quiet,
+    hopMs: latency.hop,
+    cpuPerMessageMs: cpuUsed / Math.max(1, seenAll),
+  };
+}
+
+/** An operator answers once a second, each time in another customer's thread. */
+async function operatorReplies(ctx: BenchContext, cast: Cast, run: number, end: number): Promise<{ text: string; eventId: string; root: string }[]> {
+  const sent: { text: string; eventId: string; root: string }[] = [];
+  for (let i = 0; performance.now() < end; i++) {
+    const customer = cast.customers[i % cast.customers.length]?.userId ?? "";
+    const root = cast.roots.get(customer);
+    // A reply outside the thread would go nowhere: that would be the benchmark's fault.
+    if (root === undefined) throw new Error(`no thread known for ${customer}`);
+    const text = `op-reply-${run}-${i}-${randomBytes(3).toString("hex")}`;
+    const eventId = await sendInThread(ctx.hs, cast.operator.account, cast.desk.opsRoom, root, text);
+    sent.push({ text, eventId, root });
+    await sleep(1000);
+  }
+  return sent;
+}
+
+/**
+ * During the flood, alternately: the quiet customer writes and the copy is awaited in the
+ * operators room; one person writes to another in a quiet room. Both are watched by bare /sync
+ * long-polls, started and timed the same way.
+ */
+async function quietSamples(ctx: BenchContext, cast: Cast, end: number): Promise<{ quiet: number[]; hop: number[] }> {
+  const ops = new RoomWatcher(ctx.hs, cast.operator.account, cast.desk.opsRoom);
+  const hop = new RoomWatcher(ctx.hs, cast.hopTo, cast.hopRoom);
+  await Promise.all([ops.start(), hop.start()]);
+  const quiet: number[] = [];
+  const hops: number[] = [];
+  try {
+    // Let the flood build up before the first sample.
+    await sleep(3000);
+    for (let i = 0; performance.now() < end - 3000; i++) {
+      const nonce = `q-${randomBytes(6).toString("hex")}`;
+      const relay = i % 2 === 0;
+      const arrival = relay ? ops.arrival((b) => b.endsWith(`\n${nonce}`)) : hop.arrival((b) => b === nonce);
+      const t0 = performance.now();
+      await sendText(ctx.hs, relay ? cast.quiet : cast.hopFrom, relay ? cast.quietDm : cast.hopRoom, nonce);
+      (relay ? quiet : hops).push((await arrival) - t0);
+      await sleep(1000);
+    }
+  } finally {
+    await Promise.all([ops.stop(), hop.stop()]);
+  }
+  return { quiet, hop: hops };
+}
+
+function report(results: readonly RunResult[], customersN: number, durationS: number): SectionResult {
+  const med = (f: (r: RunResult) => number): number => median(results.map(f).filter(Number.isFinite));
+  const sum = (f: (r: RunResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+  const directRate = med((r) => r.directRate);
+  const relayedRate = med((r) => r.relayedRate);
+  const sentRate = med((r) => r.sentRate);
+  const drainRate = med((r) => r.drainRate);
+  const quiet = spread(results.flatMap((r) => r.quietMs));
+  const hop = spread(results.flatMap((r) => r.hopMs));
+  const quietRatio = ratio(quiet.p50, hop.p50);
+  const drainRatio = ratio(drainRate, directRate);
+  const perRun = (f: (r: RunResult) => string): string => results.map(f).join("; ");
+  const label = `${customersN} customers, ${durationS} s, median of ${results.length} runs`;
+  const allRelayed = results.every((r) => r.backlogFinal === 0 && r.duplicates === 0);
+  const allReplies = results.every((r) => r.repliesDelivered === r.repliesSent && r.repliesDoubled === 0);
+  const rows: Row[] = [
+    { metric: `throughput: customer messages relayed per second (${label})`, value: fmtRate(relayedRate), baseline: `${fmtRate(directRate)} (Synapse accepts from the same clients, no bot)`, ratio: fmtRatio(ratio(relayedRate, directRate)), target: "—" },
+    { metric: "throughput: customers' own send rate while the bot relays", value: fmtRate(sentRate), baseline: `${fmtRate(directRate)} (no bot)`, ratio: fmtRatio(ratio(sentRate, directRate)), target: "—" },
+    { metric: "throughput: backlog when the senders stop (accepted, not yet relayed), each run", value: perRun((r) => `${r.backlogAtStop} of ${r.sent}`), baseline: "—", ratio: "—", target: "—" },
+    { metric: "throughput: customer messages relayed, each run (after draining)", value: perRun((r) => `${r.sent - r.backlogFinal} of ${r.sent}, ${r.duplicates} doubled`), baseline: "—", ratio: "—", target: "all, once", met: allRelayed },
+    { metric: "throughput: operator replies sent during the burst (a second apart) that reached the customer, each run", value: perRun((r) => `${r.repliesDelivered} of ${r.repliesSent}, ${r.repliesDoubled} doubled`), baseline: "—", ratio: "—", target: "all, once", met: allReplies },
+    { metric: `throughput: a quiet customer's relay while ${customersN} others flood, p50 (n=${quiet.n})`, value: fmtMs(quiet.p50), baseline: `${fmtMs(hop.p50)} (one hop between two people under the same flood, p50, n=${hop.n})`, ratio: fmtRatio(quietRatio), target: `≤ ${QUIET_TARGET.toFixed(1)}×`, met: quietRatio <= QUIET_TARGET },
+    { metric: "throughput: a quiet customer's relay under the flood, p95", value: fmtMs(quiet.p95), baseline: `${fmtMs(hop.p95)} (one hop, p95)`, ratio: fmtRatio(ratio(quiet.p95, hop.p95)), target: "—" },
+    { metric: "throughput: relay rate while draining the backlog (customers quiet)", value: fmtRate(drainRate), baseline: `${fmtRate(directRate)} (no bot)`, ratio: fmtRatio(drainRatio), target: "≥ 1.0×", met: drainRatio >= 1 },
+    { metric: "throughput: bot CPU time per relayed message", value: fmtMs(med((r) => r.cpuPerMessageMs)), baseline: "—", ratio: "—", target: "—" },
+  ];
+  return {
+    rows,
+    figures: {
+      throughput_customers: customersN,
+      throughput_duration_s: durationS,
+      throughput_runs: results.length,
+      throughput_direct_per_s: round(directRate),
+      throughput_relayed_per_s: round(relayedRate),
+      throughput_sent_while_relaying_per_s: round(sentRate),
+      throughput_relay_ratio: round(ratio(relayedRate, directRate), 3),
+      throughput_sent: sum((r) => r.sent),
+      throughput_backlog_at_stop: sum((r) => r.backlogAtStop),
+      throughput_backlog_final: sum((r) => r.backlogFinal),
+      throughput_duplicates: sum((r) => r.duplicates),
+      throughput_drain_ms: Math.round(med((r) => r.drainMs)),
+      throughput_drain_per_s: round(drainRate),
+      throughput_drain_ratio: round(drainRatio, 3),
+      throughput_operator_replies_sent: sum((r) => r.repliesSent),
+      throughput_operator_replies_delivered: sum((r) => r.repliesDelivered),
+      throughput_operator_replies_doubled: sum((r) => r.repliesDoubled),
+      throughput_bot_cpu_ms_per_message: round(med((r) => r.cpuPerMessageMs), 2),
+      flood_quiet_samples: quiet.n,
+      flood_quiet_relay_p50_ms: round(quiet.p50),
+      flood_quiet_relay_p95_ms: round(quiet.p95),
+      flood_one_hop_p50_ms: round(hop.p50),
+      flood_one_hop_p95_ms: round(hop.p95),
+      flood_quiet_ratio_p50: round(quietRatio, 3),
+    },
+  };
 }
