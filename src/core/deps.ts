@@ -4,7 +4,7 @@ import { neutraliseRoomMention } from "./format.ts";
 import type { KeyedQueue } from "./keyed-queue.ts";
 import { LruCache } from "./lru.ts";
 import type { OutgoingMessage } from "./events.ts";
-import type { Clock, Logger, Messenger, Metrics, Profile, Store } from "./ports.ts";
+import type { Clock, EventInbox, Logger, Messenger, Metrics, Profile, Store } from "./ports.ts";
 import type { RuntimeOptions } from "./runtime-options.ts";
 
 /** Everything the helpdesk use cases need, built once by the composition root. */
@@ -28,6 +28,8 @@ export interface HelpdeskDeps {
   readonly subscribers: readonly string[];
   /** One queue per room: work on a customer room (its messages, closing its ticket) runs in order. */
   readonly rooms: KeyedQueue;
+  /** The events received and not yet handled (the sync pipeline in serve). */
+  readonly inbox: EventInbox;
 }
 
 /**
@@ -79,16 +81,17 @@ export async function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger" | 
 
 /**
  * Why a failure happened (see FailureCause), knowing one thing the generic rule cannot: a
- * refusal for the operators room means the bot is not (or no longer) in it. That is our state,
- * not the fault of the event being handled, so the work waits until the bot is invited back.
+ * refusal because the bot is not (or no longer) in the operators room is our state, not the
+ * fault of the event being handled, so the work waits until the bot is invited back. Any other
+ * refusal there (a spam checker, a power level) is about the event.
  */
 export function causeOf(deps: Pick<HelpdeskDeps, "operatorsRoom">, error: unknown): FailureCause {
-  if (error instanceof RefusedError && error.forbidden && error.room === deps.operatorsRoom) return "not-ready";
+  if (error instanceof RefusedError && error.notInRoom && error.room === deps.operatorsRoom) return "not-ready";
   return failureCause(error);
 }
 
 /** The error to throw for work that must wait: a not-ready refusal gets words that say why. */
 export function waitingError(deps: Pick<HelpdeskDeps, "operatorsRoom">, error: unknown): unknown {
-  if (!(error instanceof RefusedError) || causeOf(deps, error) !== "not-ready") return error;
+  if (!(error instanceof RefusedError && error.notInRoom && error.room === deps.operatorsRoom)) return error;
   return new HonoroitError("NOT_READY", `the bot cannot post in the operators room ${deps.operatorsRoom} (${messageOf(error)}); invite it there`, { cause: error });
 }

@@ -44,13 +44,20 @@ export class RefusedError extends Error {
   readonly status: number | undefined;
   /** The room the request was about, when it was about one. */
   readonly room: string | undefined;
+  /** Refused because the bot is not in `room` (checked by whoever made the request). */
+  readonly notInRoom: boolean;
 
-  constructor(message: string, details: { errcode?: string | undefined; status?: number | undefined; room?: string | undefined }, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    details: { errcode?: string | undefined; status?: number | undefined; room?: string | undefined; notInRoom?: boolean },
+    options?: { cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RefusedError";
     this.errcode = details.errcode;
     this.status = details.status;
     this.room = details.room;
+    this.notInRoom = details.notInRoom ?? false;
   }
 
   /** Not allowed: not in the room, no permission. */
@@ -58,6 +65,18 @@ export class RefusedError extends Error {
     return this.status === 403 || this.errcode === "M_FORBIDDEN";
   }
 }
+
+/**
+ * Refusals that are about the bot's standing with the homeserver, not about the request: a
+ * token that no longer works (until serve logs in again) or a server over its limits.
+ */
+const REFUSALS_NOT_ABOUT_THE_REQUEST: Readonly<Record<string, FailureCause>> = {
+  M_UNKNOWN_TOKEN: "not-ready",
+  M_MISSING_TOKEN: "not-ready",
+  M_USER_LOCKED: "not-ready",
+  M_USER_SUSPENDED: "not-ready",
+  M_RESOURCE_LIMIT_EXCEEDED: "unavailable",
+};
 
 /** Exit code for an internal error (a bug or something unexpected). */
 export const EXIT_INTERNAL = 1;
@@ -86,13 +105,9 @@ const CAUSE_OF_CODE: Partial<Record<ErrorCode, FailureCause>> = {
 /** The one place failures are sorted by cause (see FailureCause). */
 export function failureCause(e: unknown): FailureCause {
   if (e instanceof HonoroitError) return CAUSE_OF_CODE[e.code] ?? "final";
+  if (e instanceof RefusedError) return REFUSALS_NOT_ABOUT_THE_REQUEST[e.errcode ?? ""] ?? (e.status === 401 ? "not-ready" : "final");
   if (e instanceof Error && e.name === "AbortError") return "stopping";
   return "final";
-}
-
-/** A failure after which the same work should be tried again later (see FailureCause). */
-export function isTransient(e: unknown): boolean {
-  return failureCause(e) !== "final";
 }
 
 /** The message of anything thrown. */

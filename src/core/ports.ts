@@ -80,6 +80,15 @@ export interface Messenger {
   members(room: RoomId, includeInvited?: boolean): Promise<UserId[]>;
 }
 
+/** Where incoming events wait to be handled, as far as the core needs to know. */
+export interface EventInbox {
+  /**
+   * Resolves once every event of `room` received so far is handled: closing a request first
+   * lets what the customer wrote before the close reach the thread it was written for.
+   */
+  settled(room: RoomId): Promise<void>;
+}
+
 /** Counters the Go bot exposed, kept under the same names by the metrics adapter. */
 export interface Metrics {
   requestNew(): void;

@@ -53,8 +53,9 @@ interface TaskState {
 export class Scheduler {
   private readonly handlers: ReadonlyMap<string, JobHandler>;
   private readonly tasks: readonly { readonly task: PeriodicTask; readonly state: TaskState }[];
-  private readonly running = new Set<number>();
   private lastCounts = Number.NEGATIVE_INFINITY;
+  /** The job pass in progress: one at a time, or a job completed meanwhile could run twice. */
+  private jobPass: Promise<void> | undefined;
 
   constructor(
     private readonly deps: SchedulerDeps,
@@ -82,11 +83,14 @@ export class Scheduler {
     await Promise.allSettled([...inFlight]);
   }
 
-  /** One pass: starts every due task, and runs the due jobs. Exposed for tests. */
+  /** One pass: starts every due task, and runs the due jobs unless a job pass is still going. */
   async tick(): Promise<void> {
     const now = this.deps.clock.now().getTime();
     const tasks = this.tasks.filter(({ state, task }) => !state.running && now >= state.lastRun + this.delayOf(task, state));
-    await Promise.all([...tasks.map((t) => this.runTask(t.task, t.state)), this.runJobs(now)]);
+    this.jobPass ??= this.runJobs(now).finally(() => {
+      this.jobPass = undefined;
+    });
+    await Promise.all([...tasks.map((t) => this.runTask(t.task, t.state)), this.jobPass]);
   }
 
   /** Periodic tasks that are failing, for /_health. */
@@ -122,7 +126,7 @@ export class Scheduler {
     const { jobs } = this.deps.store;
     if (this.handlers.size > 0) {
       const due = await jobs.due(new Date(now), [...this.handlers.keys()], this.options.batch ?? 20);
-      await Promise.all(due.filter((job) => !this.running.has(job.id)).map((job) => this.runJob(job)));
+      await Promise.all(due.map((job) => this.runJob(job)));
     }
     if (now - this.lastCounts >= (this.options.countsEveryMs ?? 15_000)) {
       this.lastCounts = now;
@@ -134,7 +138,6 @@ export class Scheduler {
     const handler = this.handlers.get(job.kind);
     if (handler === undefined) return;
     const { jobs } = this.deps.store;
-    this.running.add(job.id);
     try {
       await handler.run(job);
       await jobs.complete(job.id);
@@ -151,8 +154,6 @@ export class Scheduler {
         this.deps.metrics.jobRun(job.kind, "retry");
         this.deps.logger.warn(`a job failed; retrying in ${Math.round(wait / 1000)}s`, { job: job.id, kind: job.kind, error: message });
       }
-    } finally {
-      this.running.delete(job.id);
     }
   }
 }

@@ -19,6 +19,8 @@ export interface Ticket {
   /** How the ticket was closed: `operator`, `auto`, `cli`, `redmine`, `customer-left`. */
   readonly closeReason: string | null;
   readonly redmineIssueId: number | null;
+  /** When the customer was greeted, or found to need no greeting; null while one is due. */
+  readonly greetedAt: Date | null;
 }
 
 export interface NewTicket {

@@ -120,6 +120,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         encryptionWarning: !config.noEncryptionWarning,
         profiles: new ProfileCache(connection.messenger, config.cacheSize),
         rooms: new KeyedQueue(),
+        inbox: connection.sync,
         subscribers: [],
       };
       const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));
@@ -132,11 +133,19 @@ export async function serve(opts: ServeOptions): Promise<void> {
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
-      await Promise.all([
-        scheduler.run(signal),
+      // Both run until the signal; if one of them fails (the token refused), the other stops too.
+      const running = new AbortController();
+      const stop = (): void => running.abort();
+      signal.addEventListener("abort", stop, { once: true });
+      // Both are waited for, so nothing still runs when the store is closed after this.
+      const results = await Promise.allSettled([
+        scheduler.run(running.signal),
         // Failures the helpdesk throws make an event wait in its room; it is tried again.
-        connection.sync.run((event) => helpdesk.handle(event), signal),
+        connection.sync.run((event) => helpdesk.handle(event), running.signal).finally(stop),
       ]);
+      signal.removeEventListener("abort", stop);
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     } finally {
       await connection.close();
     }

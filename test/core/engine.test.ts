@@ -13,7 +13,7 @@ const ALICE = "@alice:example.com" as UserId;
 const OPERATOR = "@op:example.com" as UserId;
 const ROOM_A = "!alice-dm:example.com" as RoomId;
 
-const forbiddenIn = (room: RoomId): RefusedError => new RefusedError("M_FORBIDDEN: not in room", { errcode: "M_FORBIDDEN", status: 403, room });
+const forbiddenIn = (room: RoomId): RefusedError => new RefusedError("M_FORBIDDEN: not in room", { errcode: "M_FORBIDDEN", status: 403, room, notInRoom: true });
 
 /** Throws on the n-th transaction commit (a crash or a database failure at that moment). */
 function failingCommit(store: Store, failOn: number, error: Error): Store {
@@ -76,12 +76,79 @@ describe("engine: failures sorted by cause", () => {
 
   it("a command's reply refused for the operators room makes the command wait, not fail", async () => {
     const h = await makeHelpdesk();
-    h.messenger.sendFailures.push(forbiddenIn(OPS));
+    h.messenger.sendFailures.push({ error: forbiddenIn(OPS) });
     const help = h.message(OPS, OPERATOR, "!ho nonsense");
     await assert.rejects(h.helpdesk.handle(help), (e: unknown) => isHonoroitError(e) && e.code === "NOT_READY");
     assert.equal(await h.helpdesk.handle(help), "handled");
     assert.equal(h.messenger.sentTo(OPS).length, 1, "the help was sent once, when it could be");
     assert.match(h.messenger.sentTo(OPS)[0]?.body ?? "", /^Commands/);
+  });
+});
+
+describe("engine: refusals sorted by what they are about", () => {
+  it("a greeting the homeserver refuses is reported in the thread, and the customer's messages still reach the operators", async () => {
+    const h = await makeHelpdesk();
+    h.messenger.sendFailures.push({ room: ROOM_A, error: new RefusedError("M_FORBIDDEN: You don't have permission to post that to the room.", { errcode: "M_FORBIDDEN", status: 403, room: ROOM_A }) });
+    assert.equal(await h.helpdesk.handle(h.message(ROOM_A, ALICE, "hello")), "handled");
+    assert.equal(await h.helpdesk.handle(h.message(ROOM_A, ALICE, "are you there?")), "handled");
+    assert.deepEqual(h.messenger.sentTo(OPS).map((m) => m.body), [
+      "[OPEN] 1st request from example.com (1st by @alice:example.com)",
+      "The customer could not be greeted: M_FORBIDDEN: You don't have permission to post that to the room.",
+      "@alice:example.com:\nhello",
+      "@alice:example.com:\nare you there?",
+    ]);
+    assert.deepEqual(h.messenger.sentTo(ROOM_A), [], "no second try at the greeting");
+  });
+
+  it("a refused access token makes events wait (serve logs in again), it is not their fault", async () => {
+    const h = await makeHelpdesk();
+    h.messenger.sendFailures.push({ error: new RefusedError("M_UNKNOWN_TOKEN: Invalid access token passed.", { errcode: "M_UNKNOWN_TOKEN", status: 401, room: OPS }) });
+    const event = h.message(ROOM_A, ALICE, "hello");
+    await assert.rejects(h.helpdesk.handle(event), (e: unknown) => e instanceof RefusedError && failureCause(e) === "not-ready");
+    assert.equal(await h.store.journal.isHandled(event.eventId), false);
+    assert.equal(await h.helpdesk.handle(event), "handled");
+  });
+
+  it("a refusal in the operators room while the bot is in it (a spam checker) is the message's fault: the customer is told", async () => {
+    const h = await makeHelpdesk();
+    await h.helpdesk.handle(h.message(ROOM_A, ALICE, "hello"));
+    h.messenger.sendFailures.push({ room: OPS, error: new RefusedError("M_FORBIDDEN: This message has been rejected as probable spam", { errcode: "M_FORBIDDEN", status: 403, room: OPS }) });
+    assert.equal(await h.helpdesk.handle(h.message(ROOM_A, ALICE, "buy now")), "failed");
+    assert.equal(h.messenger.sentTo(ROOM_A).at(-1)?.body, h.deps.options.get("text.error"));
+    assert.equal(await h.helpdesk.handle(h.message(ROOM_A, ALICE, "sorry")), "handled", "the room goes on");
+  });
+});
+
+describe("engine: closing waits for what the customer wrote before", () => {
+  it("a message still waiting in the customer's queue reaches the open thread before `done` closes it", async () => {
+    const h = await makeHelpdesk();
+    let release = (): void => undefined;
+    const waited: RoomId[] = [];
+    const inbox = {
+      settled: (room: RoomId): Promise<void> => {
+        waited.push(room);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    };
+    const deps = { ...h.deps, inbox };
+    const { Helpdesk } = await import("../../src/core/helpdesk.ts");
+    const { ChatDispatcher } = await import("../../src/chat/dispatcher.ts");
+    const desk = new Helpdesk(deps, new ChatDispatcher(deps));
+    await desk.handle(h.message(ROOM_A, ALICE, "hello"));
+    const root = (await h.store.tickets.findOpenByRoom(ROOM_A))?.threadRoot ?? undefined;
+    assert.ok(root !== undefined);
+    const closing = desk.handle(h.message(OPS, OPERATOR, "!ho done", { threadRoot: root }));
+    while (waited.length === 0) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(waited, [ROOM_A]);
+    // The customer's earlier message, handled while the close waits for it.
+    await desk.handle(h.message(ROOM_A, ALICE, "one more thing"));
+    release();
+    await closing;
+    const copy = h.messenger.calls.findIndex((c) => c.op === "send" && c.message.body.endsWith("one more thing"));
+    const done = h.messenger.calls.findIndex((c) => c.op === "edit" && c.target === root);
+    assert.ok(copy >= 0 && copy < done, "relayed before the thread was marked done");
+    assert.equal(h.messenger.calls[copy]?.op === "send" ? h.messenger.calls[copy].message.threadRoot : undefined, root);
+    assert.equal((await h.store.tickets.list({ status: "all" })).length, 1, "no second request");
   });
 });
 

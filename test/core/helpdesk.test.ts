@@ -200,7 +200,7 @@ describe("helpdesk: operators", () => {
   it("tells a customer when the homeserver refuses their message itself, and goes on", async () => {
     const h = await makeHelpdesk();
     await h.helpdesk.handle(h.message(ROOM_A, ALICE, "hello"));
-    h.messenger.sendFailures.push(new RefusedError("M_TOO_LARGE: event too large", { errcode: "M_TOO_LARGE", status: 413, room: OPS }));
+    h.messenger.sendFailures.push({ room: OPS, error: new RefusedError("M_TOO_LARGE: event too large", { errcode: "M_TOO_LARGE", status: 413, room: OPS }) });
     const event = h.message(ROOM_A, ALICE, "x".repeat(100));
     assert.equal(await h.helpdesk.handle(event), "failed");
     assert.deepEqual(h.messenger.sentTo(ROOM_A).map((m) => m.body), [h.deps.options.get("text.greetings"), h.deps.options.get("text.error")]);

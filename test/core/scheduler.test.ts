@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { openStore } from "../../src/adapters/storage/open-store.ts";
 import { HonoroitError } from "../../src/core/errors.ts";
-import type { Job, JobCounts, JobMetrics, JobOutcome, Store } from "../../src/core/ports.ts";
+import type { Job, JobCounts, JobMetrics, JobOutcome, JobQueue, Store } from "../../src/core/ports.ts";
 import { jobBackoffMs, Scheduler, type JobHandler, type PeriodicTask } from "../../src/core/scheduler.ts";
 import { ManualClock, MemoryLogger } from "../support/helpdesk-fixture.ts";
 
@@ -96,6 +96,33 @@ describe("scheduler: jobs", () => {
     assert.deepEqual(metrics.runs, ["note failed", "note done"]);
     assert.deepEqual(metrics.counts?.failed, new Map([["note", 1]]));
     assert.ok(logger.lines.some((l) => l.level === "error" && l.message === "a job failed for good" && l.fields?.["key"] === "n1"));
+  });
+
+  it("overlapping ticks never run a job twice (a slow database answers the second look before the first job is done)", async () => {
+    const seen: string[] = [];
+    const { store, clock, metrics } = await setup([]);
+    await store.jobs.enqueue({ kind: "note", key: "n1", payload: "once", runAt: clock.now() });
+    // The real queue, with an answer to `due` that takes its time.
+    const { jobs } = store;
+    const slowJobs: JobQueue = {
+      enqueue: (job) => jobs.enqueue(job),
+      due: async (...args) => {
+        const due = await jobs.due(...args);
+        await new Promise((r) => setTimeout(r, 30));
+        return due;
+      },
+      complete: (id) => jobs.complete(id),
+      retry: (id, at, error) => jobs.retry(id, at, error),
+      fail: (id, error) => jobs.fail(id, error),
+      counts: () => jobs.counts(),
+    };
+    const scheduler = new Scheduler({ store: { jobs: slowJobs }, clock, logger: new MemoryLogger(), metrics }, [handler("note", seen)], [], { countsEveryMs: 0 });
+    const first = scheduler.tick();
+    await new Promise((r) => setTimeout(r, 10));
+    const second = scheduler.tick();
+    await Promise.all([first, second]);
+    await scheduler.tick();
+    assert.deepEqual(seen, ["once"]);
   });
 });
 

@@ -53,6 +53,26 @@ describe("the engine, end to end", { timeout: 240_000 }, () => {
     });
   }
 
+  it("kicked from the operators room mid-request, the bot keeps the customer's messages until it is invited back", async (t) => {
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const serve = w.track(await ServeProcess.start(w.env));
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "first");
+    await threadOnceItHas(w, 1);
+    await w.operator.client.kick(w.opsRoom, w.bot, "oops");
+    await w.customer.client.sendTextMessage(dm, "second, while the bot is out");
+    await waitFor(async () => ((await serve.health(w.port)).body.checks?.["events"]?.ok === false ? true : undefined), {
+      what: "/_health to say that the customer's room waits",
+      timeoutMs: 20_000,
+    });
+    await w.operator.client.invite(w.opsRoom, w.bot);
+    const thread = await threadOnceItHas(w, 2);
+    assert.deepEqual(thread, { bodies: ["first", "second, while the bot is out"], roots: 1 });
+    assert.deepEqual(await botSaid(w, dm), [optionDef("text.greetings").default], "no error message");
+    assert.equal(await serve.stop("SIGTERM"), 0, serve.output);
+  });
+
   it("reads a gap in a busy room's timeline from Synapse: every message once, in order", async (t) => {
     const w = await makeWorld(t);
     if (w === undefined) return;

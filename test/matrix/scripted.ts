@@ -50,6 +50,9 @@ export class Memory implements KeyValueStore, SyncState {
     this.savedTokens.push(token);
     return Promise.resolve();
   }
+  savedAt(): Promise<Date | undefined> {
+    return Promise.resolve(undefined);
+  }
 }
 
 const fakes: FakeHomeserver[] = [];

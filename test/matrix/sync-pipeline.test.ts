@@ -7,7 +7,8 @@ import { HonoroitError, isHonoroitError, RefusedError } from "../../src/core/err
 import type { IncomingEvent } from "../../src/core/events.ts";
 import type { RoomId } from "../../src/core/ids.ts";
 import { MatrixApi } from "../../src/adapters/matrix/api.ts";
-import { SyncPipeline, type EventResult } from "../../src/adapters/matrix/sync-pipeline.ts";
+import { SyncPipeline } from "../../src/adapters/matrix/sync-pipeline.ts";
+import type { HandleResult } from "../../src/core/helpdesk.ts";
 import { matrixError } from "./fake-homeserver.ts";
 import type { FakeHomeserver, FakeResponse } from "./fake-homeserver.ts";
 import { BOT, fake, inviteOf, Memory, msg, RecordingLogger, ROOM, syncServer, wait } from "./scripted.ts";
@@ -16,7 +17,7 @@ function pipeline(f: FakeHomeserver, state: Memory, logger = new RecordingLogger
   return new SyncPipeline({ api: MatrixApi.create(f.url, "tok", { logger }), botUser: BOT, state, logger, ...extra });
 }
 
-type Handler = (e: IncomingEvent) => Promise<EventResult | undefined>;
+type Handler = (e: IncomingEvent) => Promise<HandleResult | undefined>;
 
 async function runUntil(sync: SyncPipeline, handler: Handler, done: () => boolean, limitMs = 10_000): Promise<void> {
   const controller = new AbortController();
@@ -63,7 +64,17 @@ describe("sync pipeline", () => {
     assert.equal(second.query.get("filter"), "F1");
     assert.equal(second.query.get("timeout"), "30000");
     const uploaded = f.to(`/user/${BOT}/filter`)[0]?.body as { room: { timeline: unknown } } | undefined;
-    assert.deepEqual(uploaded?.room.timeline, { limit: 100, not_senders: [BOT] });
+    assert.deepEqual(uploaded?.room.timeline, { limit: 100 }, "not_senders would make Synapse drop a room whose recent events are all the bot's");
+  });
+
+  it("the bot's own events are dropped on arrival", async () => {
+    const own = { ...msg("$own", "a relay"), sender: BOT };
+    const f = await syncServer({ s0: { status: 200, json: { next_batch: "s1", rooms: { join: { [ROOM]: { timeline: { events: [own, msg("$theirs", "hi")] } } } } } } });
+    const state = new Memory();
+    await state.setToken("s0");
+    const seen: string[] = [];
+    await runUntil(pipeline(f, state), handled(seen), () => state.savedTokens.includes("s1"));
+    assert.deepEqual(seen, ["$theirs"]);
   });
 
   it("the next /sync is in flight while a slow event is handled; the position waits for it", async () => {
@@ -134,6 +145,42 @@ describe("sync pipeline", () => {
     assert.deepEqual(sync.health().waiting, [], "nothing waits once it is handled");
     assert.deepEqual(state.savedTokens, ["s0", "s1"]);
     assert.ok(logger.lines.some((l) => l.level === "warn" && l.message.startsWith("a room waits; retrying in 1s") && l.fields?.["room"] === ROOM));
+  });
+
+  it("an invite back into a room is handled even while that room's own events wait for it", async () => {
+    const ops = "!ops:fake";
+    const f = await syncServer({
+      s0: { status: 200, json: { next_batch: "s1", rooms: { join: { [ops]: { timeline: { events: [msg("$outside", "hello?")] } } } } } },
+      s1: { status: 200, json: { next_batch: "s2", rooms: { invite: { [ops]: inviteOf("ops") } } } },
+    });
+    const state = new Memory();
+    await state.setToken("s0");
+    let joined = false;
+    const seen: string[] = [];
+    await runUntil(pipeline(f, state), (e) => {
+      if (e.type === "invite") joined = true;
+      else if (!joined) return Promise.reject(new HonoroitError("NOT_READY", "the bot cannot post in the operators room"));
+      seen.push(e.eventId);
+      return Promise.resolve("handled");
+    }, () => state.savedTokens.includes("s2"));
+    assert.deepEqual(seen, ["$invops", "$outside"], "the invite went first, then the waiting event, at once (not after its backoff)");
+  });
+
+  it("settled(room) resolves once everything received for the room so far is handled", async () => {
+    const f = await syncServer({ s0: { status: 200, json: { next_batch: "s1", rooms: { join: { [ROOM]: { timeline: { events: [msg("$a", "a"), msg("$b", "b")] } } } } } } });
+    const state = new Memory();
+    await state.setToken("s0");
+    const sync = pipeline(f, state);
+    const seen: string[] = [];
+    let settledAfter: string[] | undefined;
+    await runUntil(sync, async (e) => {
+      if (e.eventId === "$a") void sync.settled(ROOM).then(() => (settledAfter = [...seen]));
+      await wait(20);
+      seen.push(e.eventId);
+      return "handled";
+    }, () => settledAfter !== undefined);
+    assert.deepEqual(settledAfter, ["$a", "$b"]);
+    await sync.settled("!unknown:fake" as RoomId);
   });
 
   it("a gap is read forwards page by page from the previous position up to prev_batch, before the timeline", async () => {

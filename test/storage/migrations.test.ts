@@ -9,6 +9,7 @@ const sha256 = (text: string): string => createHash("sha256").update(text).diges
 // databases different from new ones. Change the schema with a new migration instead.
 const APPLIED_IN_THE_FIELD = [
   { version: 1, sqlite: "7a129069a9f49febe45bb5ee03ca15b53e7f5a8f4ff79f18069e8e54c6fb828f", postgres: "d89ef40442d371b0daddccb31bc5701af04f23c4f041fa5ce833f9b660ee8cd8" },
+  { version: 2, sqlite: "09e30a87936f4ba857817bb39bef0494fbff82a7f3e57418f868fcf149f5ba50", postgres: "bfc24d66441f0846daf79661c5f9641ca27d2393dc8ade72cbf6dac63759d9f7" },
 ] as const;
 
 describe("migrations", () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
-import { Client } from "pg";
+import { Client, DatabaseError } from "pg";
 import { HonoroitError } from "../../src/core/errors.ts";
 import { parseRoomId, parseUserId } from "../../src/core/ids.ts";
 import { MIGRATIONS } from "../../src/adapters/storage/migrations.ts";
 import { openStore } from "../../src/adapters/storage/open-store.ts";
-import { describeTarget, numberPlaceholders, PgDatabase } from "../../src/adapters/storage/pg-database.ts";
+import { describeTarget, numberPlaceholders, PgDatabase, pgFailure } from "../../src/adapters/storage/pg-database.ts";
 import type { PgOptions } from "../../src/adapters/storage/pg-database.ts";
 import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
 import { probeService, requireService } from "../support/services.ts";
@@ -26,6 +26,93 @@ function dsnFor(database: string, schema?: string): string {
 }
 
 const hasCode = (code: string) => (e: unknown): boolean => e instanceof HonoroitError && e.code === code;
+
+type Expected = "BUSY" | "UNREACHABLE" | "raw";
+
+/**
+ * Server errors by SQLSTATE and what they are sorted as: BUSY and UNREACHABLE say nothing about
+ * the statement (it is tried again later); raw ones are the statement's own (a bug is a bug).
+ */
+const SERVER_ERRORS: readonly (readonly [sqlstate: string, expected: Expected, reason?: RegExp])[] = [
+  ["40001", "BUSY", /serialization failure/],
+  ["40P01", "BUSY", /deadlock/],
+  ["55P03", "BUSY", /lock/],
+  ["53000", "BUSY", /short of resources/],
+  ["53100", "BUSY", /the disk is full/],
+  ["53200", "BUSY", /out of memory/],
+  ["53300", "BUSY", /too many connections/],
+  ["53400", "BUSY", /short of resources/],
+  ["25006", "BUSY", /read-only/],
+  ["57014", "BUSY", /cancelled or timed out/],
+  ["57P01", "UNREACHABLE"],
+  ["57P02", "UNREACHABLE"],
+  ["57P03", "UNREACHABLE"],
+  ["08000", "UNREACHABLE"],
+  ["08003", "UNREACHABLE"],
+  ["08006", "UNREACHABLE"],
+  ["08P01", "UNREACHABLE"],
+  ["3D000", "UNREACHABLE"],
+  ["28P01", "UNREACHABLE"],
+  ["23505", "raw"],
+  ["23503", "raw"],
+  ["22012", "raw"],
+  ["42601", "raw"],
+  ["42P01", "raw"],
+  ["25P02", "raw"],
+  ["57000", "raw"],
+  ["P0001", "raw"],
+];
+
+/** Asserts what became of a server error: the HonoroitError expected, naming `target`, or the error itself. */
+function assertSorted(sorted: unknown, original: unknown, expected: Expected, target: string, reason?: RegExp): void {
+  if (expected === "raw") {
+    assert.ok(!(sorted instanceof HonoroitError), `the statement's own error, thrown as it is: ${String(sorted)}`);
+    if (original !== undefined) assert.equal(sorted, original);
+    return;
+  }
+  assert.ok(sorted instanceof HonoroitError, String(sorted));
+  assert.equal(sorted.code, expected);
+  assert.ok(sorted.message.startsWith(expected === "BUSY" ? `PostgreSQL at ${target} is busy: ` : `cannot reach PostgreSQL at ${target}: `), sorted.message);
+  if (reason !== undefined) assert.match(sorted.message, reason);
+}
+
+/** A server error as `pg` gives it. */
+function serverError(sqlstate: string, message = "made up"): DatabaseError {
+  const e = new DatabaseError(message, 0, "error");
+  e.code = sqlstate;
+  return e;
+}
+
+// Needs no server: the sorting on errors made here.
+describe("PostgreSQL errors sorted by cause", () => {
+  const TARGET = "db.example:5432";
+  for (const [sqlstate, expected, reason] of SERVER_ERRORS) {
+    test(`${sqlstate} is ${expected === "raw" ? "the statement's own" : expected}`, () => {
+      const e = serverError(sqlstate);
+      assertSorted(pgFailure(e, TARGET), e, expected, TARGET, reason);
+    });
+  }
+
+  test("the message says why, then what the server said", () => {
+    const sorted = pgFailure(serverError("53100", 'could not extend file "base/1/2": No space left on device'), TARGET);
+    assert.ok(sorted instanceof Error);
+    assert.equal(sorted.message, `PostgreSQL at ${TARGET} is busy: the disk is full (53100: could not extend file "base/1/2": No space left on device); try again`);
+  });
+
+  const NETWORK: readonly (readonly [what: string, error: Error, expected: Expected])[] = [
+    ["a reset connection", Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }), "UNREACHABLE"],
+    ["a refused connection", Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "UNREACHABLE"],
+    ["a socket closed under a query", new Error("Connection terminated unexpectedly"), "UNREACHABLE"],
+    ["no connection within the timeout", new Error("timeout exceeded when trying to connect"), "UNREACHABLE"],
+    ["a server error without a code", new DatabaseError("made up", 0, "error"), "raw"],
+    ["a bug of ours", new TypeError("x is not a function"), "raw"],
+  ];
+  for (const [what, error, expected] of NETWORK) {
+    test(`${what} is ${expected === "raw" ? "left alone" : expected}`, () => {
+      assertSorted(pgFailure(error, TARGET), error, expected, TARGET);
+    });
+  }
+});
 
 // Needs no server: these addresses refuse or do not resolve.
 describe("PostgreSQL connection failures", () => {
@@ -225,13 +312,51 @@ if (problem !== undefined) {
 
     test("server errors are sorted by cause: busy, unreachable, or the statement's own", async () => {
       const db = await connect(await freshDsn());
-      const raise = (code: string): Promise<number> => db.run(`DO $$ BEGIN RAISE EXCEPTION 'made up' USING ERRCODE = '${code}'; END $$`);
-      for (const code of ["55P03", "53300", "40P01"]) await assert.rejects(raise(code), hasCode("BUSY"), code);
-      for (const code of ["57P01", "57P03", "08006"]) {
-        await assert.rejects(raise(code), (e: unknown) => hasCode("UNREACHABLE")(e) && e instanceof Error && e.message.startsWith("cannot reach PostgreSQL at "), code);
+      const target = describeTarget(ADMIN_DSN);
+      const raise = (code: string): string => `DO $$ BEGIN RAISE EXCEPTION 'made up' USING ERRCODE = '${code}'; END $$`;
+      for (const [sqlstate, expected, reason] of SERVER_ERRORS) {
+        const check = (e: unknown): boolean => {
+          assertSorted(e, undefined, expected, target, reason);
+          const raw = e instanceof HonoroitError ? e.cause : e;
+          assert.ok(raw instanceof DatabaseError && raw.code === sqlstate, `the server's error, ${sqlstate}, is kept`);
+          return true;
+        };
+        await assert.rejects(db.run(raise(sqlstate)), check, `${sqlstate} alone`);
+        // In a transaction, whatever the cause, nothing of it is committed.
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            await tx.run("CREATE TABLE IF NOT EXISTS written (n INTEGER)");
+            await tx.run("INSERT INTO written (n) VALUES (1)");
+            await tx.run(raise(sqlstate));
+          }),
+          // A conflict that goes on is BUSY with a message of its own, once the attempts run out.
+          sqlstate.startsWith("40") ? hasCode("BUSY") : check,
+          `${sqlstate} in a transaction`,
+        );
       }
-      await assert.rejects(raise("22012"), (e: unknown) => !(e instanceof HonoroitError), "a failing statement is not a service problem");
+      await assert.rejects(db.all("SELECT n FROM written"), (e: unknown) => e instanceof DatabaseError && e.code === "42P01", "nothing was committed");
       assert.equal(await db.get("SELECT 1 AS one").then((r) => r?.["one"]), 1, "the pool still works");
+    });
+
+    test("a statement timeout is BUSY, and so is a write after a failover to a read-only standby", async () => {
+      const db = await connect(await freshDsn());
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run("SET LOCAL statement_timeout = 50");
+          await tx.run("SELECT pg_sleep(5)");
+        }),
+        (e: unknown) => hasCode("BUSY")(e) && e instanceof Error && /cancelled or timed out \(57014: canceling statement due to statement timeout\)/.test(e.message),
+      );
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          // What a standby answers to any write.
+          await tx.run("SET TRANSACTION READ ONLY");
+          await tx.run("CREATE TABLE refused (n INTEGER)");
+        }),
+        (e: unknown) => hasCode("BUSY")(e) && e instanceof Error && /read-only .*\(25006: cannot execute CREATE TABLE in a read-only transaction\)/.test(e.message),
+      );
+      await db.run("CREATE TABLE accepted (n INTEGER)");
+      assert.equal(await db.run("INSERT INTO accepted (n) VALUES (1)"), 1, "the pool goes on working");
     });
 
     test("a database that does not exist is UNREACHABLE", async () => {

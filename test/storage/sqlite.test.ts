@@ -11,7 +11,7 @@ import { HonoroitError } from "../../src/core/errors.ts";
 import { parseRoomId, parseUserId } from "../../src/core/ids.ts";
 import type { TicketFilter } from "../../src/core/ticket.ts";
 import { openStore } from "../../src/adapters/storage/open-store.ts";
-import { SqliteDatabase } from "../../src/adapters/storage/sqlite-database.ts";
+import { SqliteDatabase, sqliteFailure } from "../../src/adapters/storage/sqlite-database.ts";
 import type { SqliteOptions } from "../../src/adapters/storage/sqlite-database.ts";
 import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
 import { countTicketsQuery, listTicketsQuery } from "../../src/adapters/storage/sql-tickets.ts";
@@ -362,5 +362,179 @@ describe("SQLite store at 100,000 tickets", () => {
     assert.equal(open, Math.ceil(TICKETS / OPEN_EVERY));
     assert.equal(await store.tickets.count({}), TICKETS);
     t.diagnostic(`tickets.list(closed, 50): ${listMs.toFixed(2)} ms; tickets.count(open): ${countMs.toFixed(2)} ms`);
+  });
+});
+
+describe("SQLite failures sorted by cause", () => {
+  type Expected = "BUSY" | "UNREACHABLE" | "raw";
+  const FILE = "/srv/honoroit/honoroit.db";
+
+  /** Asserts what sqliteFailure made of `e`: the HonoroitError expected, naming the file, or `e` itself. */
+  function assertSorted(e: unknown, expected: Expected, reason?: RegExp): void {
+    const sorted = sqliteFailure(e, FILE);
+    if (expected === "raw") {
+      assert.equal(sorted, e, "the statement's own error, thrown as it is");
+      return;
+    }
+    assert.ok(sorted instanceof HonoroitError, String(sorted));
+    assert.equal(sorted.code, expected);
+    assert.equal(sorted.cause, e, "the driver's error is kept as the cause");
+    assert.ok(sorted.message.includes(FILE), sorted.message);
+    if (reason !== undefined) assert.match(sorted.message, reason);
+  }
+
+  // Extended codes count as their primary code.
+  const CODES: readonly (readonly [code: string, expected: Expected, reason?: RegExp])[] = [
+    ["SQLITE_BUSY", "BUSY", /is busy: another process holds its lock \(SQLITE_BUSY\); try again$/],
+    ["SQLITE_BUSY_SNAPSHOT", "BUSY"],
+    ["SQLITE_LOCKED", "BUSY"],
+    ["SQLITE_LOCKED_SHAREDCACHE", "BUSY"],
+    ["SQLITE_FULL", "UNREACHABLE", /^cannot use the SQLite database at \/srv\/honoroit\/honoroit\.db: the disk is full \(SQLITE_FULL: made up\)$/],
+    ["SQLITE_IOERR", "UNREACHABLE", /I\/O error/],
+    ["SQLITE_IOERR_WRITE", "UNREACHABLE", /I\/O error \(SQLITE_IOERR_WRITE/],
+    ["SQLITE_IOERR_SHORT_READ", "UNREACHABLE", /I\/O error/],
+    ["SQLITE_IOERR_FSYNC", "UNREACHABLE", /I\/O error/],
+    ["SQLITE_READONLY", "UNREACHABLE", /cannot be written/],
+    ["SQLITE_READONLY_DBMOVED", "UNREACHABLE", /cannot be written/],
+    ["SQLITE_READONLY_DIRECTORY", "UNREACHABLE", /cannot be written/],
+    ["SQLITE_CANTOPEN", "UNREACHABLE", /cannot be opened/],
+    ["SQLITE_CANTOPEN_ISDIR", "UNREACHABLE", /cannot be opened/],
+    ["SQLITE_PROTOCOL", "UNREACHABLE", /locking failed/],
+    ["SQLITE_NOMEM", "UNREACHABLE", /out of memory/],
+    ["SQLITE_CONSTRAINT_UNIQUE", "raw"],
+    ["SQLITE_CONSTRAINT_FOREIGNKEY", "raw"],
+    ["SQLITE_ERROR", "raw"],
+    ["SQLITE_MISMATCH", "raw"],
+    ["SQLITE_TOOBIG", "raw"],
+    ["SQLITE_RANGE", "raw"],
+    ["SQLITE_CORRUPT", "raw"],
+    ["SQLITE_NOTADB", "raw"],
+  ];
+  for (const [code, expected, reason] of CODES) {
+    test(`${code} is ${expected === "raw" ? "the statement's own" : expected}`, () => {
+      assertSorted(new Database.SqliteError("made up", code), expected, reason);
+    });
+  }
+
+  test("errors that are not SQLite's are left alone, whatever their code", () => {
+    assertSorted(Object.assign(new Error("disk full"), { code: "SQLITE_FULL" }), "raw");
+    assertSorted(new TypeError("Too few parameter values were provided"), "raw");
+    assertSorted("a string", "raw");
+  });
+
+  // The driver's own errors, provoked on a real file.
+  const PROVOKED: readonly { what: string; code: string; expected: Expected; provoke: (file: string) => void }[] = [
+    {
+      what: "a write through a connection opened read-only",
+      code: "SQLITE_READONLY",
+      expected: "UNREACHABLE",
+      provoke: (file) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          db.prepare("INSERT INTO kv (namespace, key, value) VALUES ('n', 'k', 'v')").run();
+        } finally {
+          db.close();
+        }
+      },
+    },
+    {
+      what: "a file that must exist and does not",
+      code: "SQLITE_CANTOPEN",
+      expected: "UNREACHABLE",
+      provoke: (file) => new Database(`${file}-missing`, { fileMustExist: true }).close(),
+    },
+    {
+      what: "a database that may not grow (disk full)",
+      code: "SQLITE_FULL",
+      expected: "UNREACHABLE",
+      provoke: (file) => {
+        const db = new Database(file);
+        try {
+          db.pragma(`max_page_count = ${String(db.pragma("page_count", { simple: true }))}`);
+          db.prepare("INSERT INTO kv (namespace, key, value) VALUES ('n', 'big', ?)").run("x".repeat(100_000));
+        } finally {
+          db.close();
+        }
+      },
+    },
+    {
+      what: "a duplicate key",
+      code: "SQLITE_CONSTRAINT_PRIMARYKEY",
+      expected: "raw",
+      provoke: (file) => {
+        const db = new Database(file);
+        try {
+          db.prepare("INSERT INTO kv (namespace, key, value) VALUES ('n', 'dup', 'v')").run();
+          db.prepare("INSERT INTO kv (namespace, key, value) VALUES ('n', 'dup', 'v')").run();
+        } finally {
+          db.close();
+        }
+      },
+    },
+    {
+      what: "a syntax error",
+      code: "SQLITE_ERROR",
+      expected: "raw",
+      provoke: (file) => {
+        const db = new Database(file);
+        try {
+          db.prepare("SELEC 1").get();
+        } finally {
+          db.close();
+        }
+      },
+    },
+  ];
+  for (const { what, code, expected, provoke } of PROVOKED) {
+    test(`${what} (${code}) is ${expected === "raw" ? "the statement's own" : expected}`, async (t) => {
+      const file = newFile();
+      await storesFor(t)(file);
+      let thrown: unknown;
+      try {
+        provoke(file);
+      } catch (e) {
+        thrown = e;
+      }
+      assert.ok(thrown instanceof Database.SqliteError, `the driver threw: ${String(thrown)}`);
+      assert.equal(thrown.code, code);
+      assertSorted(thrown, expected);
+    });
+  }
+
+  const isOutage = (reason: RegExp) => (e: unknown): boolean =>
+    e instanceof HonoroitError && e.code === "UNREACHABLE" && e.message.startsWith("cannot use the SQLite database at ") && reason.test(e.message);
+
+  test("a full disk fails the store's writes as UNREACHABLE, in a transaction or not; reads go on, and writes resume after", async (t) => {
+    const file = newFile();
+    const db = SqliteDatabase.open(file);
+    const store = new SqlStore(db);
+    t.after(() => store.close());
+    await store.migrate();
+    await store.kv.set("ns", "before", "1");
+    await db.exec(`PRAGMA max_page_count = ${String((await db.get("PRAGMA page_count"))?.["page_count"])}`);
+    const big = "x".repeat(100_000);
+    await assert.rejects(store.kv.set("ns", "big", big), isOutage(/: the disk is full \(SQLITE_FULL: database or disk is full\)$/));
+    await assert.rejects(store.transaction((tx) => tx.kv.set("ns", "big", big)), isOutage(/the disk is full/));
+    assert.equal(await store.kv.get("ns", "before"), "1", "reads go on");
+    await db.exec("PRAGMA max_page_count = 1073741823");
+    await store.kv.set("ns", "big", big);
+    assert.equal((await store.kv.get("ns", "big"))?.length, big.length, "the same write goes through once there is room");
+  });
+
+  test("a database that refuses writes fails them as UNREACHABLE; a constraint violation stays the statement's own", async (t) => {
+    const file = newFile();
+    const db = SqliteDatabase.open(file);
+    const store = new SqlStore(db);
+    t.after(() => store.close());
+    await store.migrate();
+    await assert.rejects(db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'again', 0)"), (e: unknown) => {
+      assert.ok(e instanceof Database.SqliteError, String(e));
+      assert.equal(e.code, "SQLITE_CONSTRAINT_PRIMARYKEY");
+      return true;
+    });
+    await db.exec("PRAGMA query_only = ON");
+    await assert.rejects(store.kv.set("ns", "k", "v"), isOutage(/cannot be written \(a read-only file, folder or file system\?\) \(SQLITE_READONLY/));
+    await assert.rejects(store.transaction((tx) => tx.options.set("allow.users", "@*:a.example")), isOutage(/cannot be written/));
+    assert.equal(await store.kv.get("ns", "k"), undefined, "reads go on");
   });
 });

@@ -21,11 +21,11 @@ export class FakeMessenger implements Messenger {
   private counter = 0;
   /** Make the next N sends fail (network trouble). */
   failNextSends = 0;
-  /** Errors the next sends throw, in order, before the send happens (e.g. a refusal). */
-  readonly sendFailures: Error[] = [];
+  /** Errors the next sends to a room (any room when none is named) throw, in order, instead of sending. */
+  readonly sendFailures: { readonly room?: RoomId; readonly error: Error }[] = [];
   /** Errors the next room creations throw, in order, after the room was created (a lost answer). */
   readonly createFailures: Error[] = [];
-  /** Rooms the homeserver refuses to let the bot send to (it was kicked, the room is gone). */
+  /** Rooms the bot is not in (it left, was kicked, never joined): sends there are refused. */
   readonly refusedRooms = new Set<RoomId>();
 
   constructor(readonly botUser: UserId) {}
@@ -39,8 +39,9 @@ export class FakeMessenger implements Messenger {
   }
 
   send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
-    const failure = this.sendFailures.shift();
-    if (failure !== undefined) return Promise.reject(failure);
+    const failure = this.sendFailures.findIndex((f) => f.room === undefined || f.room === room);
+    const [planned] = failure >= 0 ? this.sendFailures.splice(failure, 1) : [];
+    if (planned !== undefined) return Promise.reject(planned.error);
     if (this.failNextSends > 0) {
       this.failNextSends--;
       // What the Matrix adapter throws once its retries are used up.
@@ -72,11 +73,13 @@ export class FakeMessenger implements Messenger {
 
   join(room: RoomId): Promise<void> {
     this.calls.push({ op: "join", room });
+    this.refusedRooms.delete(room);
     return Promise.resolve();
   }
   leave(room: RoomId): Promise<void> {
     if (this.refusedRooms.has(room)) return Promise.reject(forbidden(room));
     this.calls.push({ op: "leave", room });
+    this.refusedRooms.add(room);
     return Promise.resolve();
   }
   reject(room: RoomId): Promise<void> {
@@ -111,7 +114,7 @@ export class FakeMessenger implements Messenger {
   }
 }
 
-/** What the Matrix adapter throws when the homeserver refuses the bot in a room. */
+/** What the Matrix adapter throws when the bot is not in the room. */
 function forbidden(room: RoomId): RefusedError {
-  return new RefusedError("M_FORBIDDEN: you are not in this room", { errcode: "M_FORBIDDEN", status: 403, room });
+  return new RefusedError("M_FORBIDDEN: you are not in this room", { errcode: "M_FORBIDDEN", status: 403, room, notInRoom: true });
 }

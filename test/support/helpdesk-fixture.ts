@@ -93,6 +93,8 @@ export async function makeHelpdesk(): Promise<{
     encryptionWarning: true,
     profiles: new ProfileCache(messenger, 100),
     rooms: new KeyedQueue(),
+    // No pipeline here: events are handed to the helpdesk one by one, so nothing is pending.
+    inbox: { settled: () => Promise.resolve() },
     subscribers: [],
   };
   const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));

@@ -19,8 +19,8 @@ export type MatrixHttp = Pick<MatrixClient["http"], "authedRequest" | "request">
 
 /** A request the homeserver refused (4xx other than 429): retrying would not help. */
 export class MatrixRequestError extends RefusedError {
-  constructor(message: string, errcode: string | undefined, status: number | undefined, options?: { cause?: unknown; room?: string | undefined }) {
-    super(message, { errcode, status, room: options?.room }, options);
+  constructor(message: string, errcode: string | undefined, status: number | undefined, options?: { cause?: unknown; room?: string | undefined; notInRoom?: boolean }) {
+    super(message, { errcode, status, room: options?.room, notInRoom: options?.notInRoom ?? false }, options);
     this.name = "MatrixRequestError";
   }
 }

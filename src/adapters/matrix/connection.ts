@@ -1,19 +1,16 @@
 // The Matrix side of honoroit, assembled: log in, then a Messenger and a SyncPipeline sharing one
 // API client. Imported lazily (`await import(...)`) by commands that talk to Matrix.
 import type { UserId } from "../../core/ids.ts";
-import type { KeyValueStore, SyncState } from "../../core/ports.ts";
+import type { SyncState } from "../../core/ports.ts";
 import { MatrixApi } from "./api.ts";
-import { login, loginOnce, MATRIX_NAMESPACE, type LoginOptions } from "./login.ts";
+import { login, loginOnce, type LoginOptions } from "./login.ts";
 import { MatrixMessenger } from "./messenger.ts";
 import { SyncPipeline } from "./sync-pipeline.ts";
 import type { PipelineMetrics } from "../../core/ports.ts";
 
 export interface ConnectMatrixOptions extends LoginOptions {
-  /**
-   * Where the sync loop saves its position. Default: the KeyValueStore, namespace "matrix",
-   * key "sync_token" (pass the Store, which is also a SyncState, to use its own column).
-   */
-  readonly syncState?: SyncState;
+  /** Where the sync pipeline saves its position (the store's `sync`). */
+  readonly syncState: SyncState;
   /**
    * true (default, for `serve`): retry login while the homeserver is unreachable, until the
    * signal fires. false (CLI): one attempt, an unreachable homeserver throws UNREACHABLE.
@@ -51,7 +48,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
   const sync = new SyncPipeline({
     api,
     botUser: session.userId,
-    state: options.syncState ?? kvSyncState(options.kv),
+    state: options.syncState,
     logger: options.logger,
     signal,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
@@ -66,12 +63,5 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
       controller.abort();
       await sync.stopped();
     },
-  };
-}
-
-function kvSyncState(kv: KeyValueStore): SyncState {
-  return {
-    getToken: () => kv.get(MATRIX_NAMESPACE, "sync_token"),
-    setToken: (token) => kv.set(MATRIX_NAMESPACE, "sync_token", token),
   };
 }

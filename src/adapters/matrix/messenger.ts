@@ -41,10 +41,14 @@ export class MatrixMessenger implements Messenger {
   }
 
   async redact(room: RoomId, target: EventId, reason: string | undefined, key: string): Promise<void> {
-    await this.api.request(Method.Put, path`/rooms/${room}/redact/${target}/${transactionId(key)}`, {
-      body: reason === undefined ? {} : { reason },
-      room,
-    });
+    try {
+      await this.api.request(Method.Put, path`/rooms/${room}/redact/${target}/${transactionId(key)}`, {
+        body: reason === undefined ? {} : { reason },
+        room,
+      });
+    } catch (error) {
+      throw await this.explainRefusal(room, error);
+    }
   }
 
   async join(room: RoomId): Promise<void> {
@@ -147,8 +151,30 @@ export class MatrixMessenger implements Messenger {
   }
 
   private async sendEvent(room: RoomId, type: string, content: EventContent, key: string): Promise<EventId> {
-    const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${type}/${transactionId(key)}`, { body: content, room });
-    return parseEventId(stringAt(response, "event_id") ?? "");
+    try {
+      const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${type}/${transactionId(key)}`, { body: content, room });
+      return parseEventId(stringAt(response, "event_id") ?? "");
+    } catch (error) {
+      throw await this.explainRefusal(room, error);
+    }
+  }
+
+  /**
+   * A refusal to post says why only in words. Whether the bot is in the room decides what it
+   * means (our state, or the event's fault), so on a refusal the bot's membership is looked up.
+   */
+  private async explainRefusal(room: RoomId, error: unknown): Promise<unknown> {
+    if (!(error instanceof MatrixRequestError) || !error.forbidden || error.notInRoom) return error;
+    let membership: string | undefined;
+    try {
+      const member = await this.api.requestObject(Method.Get, path`/rooms/${room}/state/m.room.member/${this.botUser}`, { room, maxAttempts: 3 });
+      membership = stringAt(member, "membership");
+    } catch (lookup) {
+      // Not allowed to look, or no membership at all: not in the room. Anything else: unknown.
+      if (!(lookup instanceof MatrixRequestError)) return error;
+    }
+    if (membership === "join") return error;
+    return new MatrixRequestError(error.message, error.errcode, error.status, { cause: error, room, notInRoom: true });
   }
 
   private async addDirectRoom(user: UserId, room: RoomId): Promise<void> {

@@ -20,6 +20,10 @@ export interface RoomSchedulerOptions<T> {
 
 interface RoomQueue<T> {
   readonly items: T[];
+  /** Items ever pushed and finished, and who waits for the finished count to reach a mark. */
+  pushed: number;
+  finished: number;
+  readonly settledWaiters: { readonly mark: number; readonly resolve: () => void }[];
   /** Steps served to the room lately (decaying): the ready room with the least goes first. */
   load: number;
   /** When `load` was last brought up to date. */
@@ -57,23 +61,27 @@ export class RoomScheduler<T> {
     return this.inFlight;
   }
 
-  /** Rooms whose head item is waiting to be tried again. */
-  waitingRooms(): string[] {
-    return [...this.rooms].filter(([, q]) => q.timer !== undefined).map(([room]) => room);
-  }
-
   push(room: string, item: T): void {
     if (this.stopped) return;
     if (++this.pushes % 1000 === 0) this.forgetIdleRooms();
     let queue = this.rooms.get(room);
     if (queue === undefined) {
-      queue = { items: [], load: 0, loadAt: performance.now(), running: false, timer: undefined };
+      queue = { items: [], pushed: 0, finished: 0, settledWaiters: [], load: 0, loadAt: performance.now(), running: false, timer: undefined };
       this.rooms.set(room, queue);
     }
     if (queue.items.length === 0 && !queue.running && queue.timer === undefined) this.ready.add(room);
     queue.items.push(item);
+    queue.pushed += 1;
     this.queued += 1;
     this.pump();
+  }
+
+  /** Resolves once every item pushed for `room` so far is finished (or dropped by stop). */
+  settled(room: string): Promise<void> {
+    const queue = this.rooms.get(room);
+    if (queue === undefined || this.stopped || queue.finished >= queue.pushed) return Promise.resolve();
+    const mark = queue.pushed;
+    return new Promise((resolve) => queue.settledWaiters.push({ mark, resolve }));
   }
 
   /** Resolves once fewer than `limit` items are pending (backpressure for whoever pushes). */
@@ -86,7 +94,10 @@ export class RoomScheduler<T> {
   /** Stops starting steps; resolves when the running ones have ended. Queued items are dropped. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const queue of this.rooms.values()) if (queue.timer !== undefined) clearTimeout(queue.timer);
+    for (const queue of this.rooms.values()) {
+      if (queue.timer !== undefined) clearTimeout(queue.timer);
+      for (const waiter of queue.settledWaiters.splice(0)) waiter.resolve();
+    }
     this.ready.clear();
     this.wake(this.drainWaiters);
     while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -136,7 +147,8 @@ export class RoomScheduler<T> {
   private forgetIdleRooms(): void {
     const now = performance.now();
     for (const [room, queue] of this.rooms) {
-      if (queue.items.length === 0 && !queue.running && queue.timer === undefined && this.decay(queue, now) < 0.01) this.rooms.delete(room);
+      const idle = queue.items.length === 0 && !queue.running && queue.timer === undefined && queue.settledWaiters.length === 0;
+      if (idle && this.decay(queue, now) < 0.01) this.rooms.delete(room);
     }
   }
 
@@ -161,8 +173,14 @@ export class RoomScheduler<T> {
     if (result.kind === "done") {
       queue.items.shift();
       this.queued -= 1;
+      queue.finished += 1;
       this.options.finished(room, item);
       this.wake(this.drainWaiters);
+      const reached = queue.settledWaiters.filter((w) => w.mark <= queue.finished);
+      for (const waiter of reached) {
+        queue.settledWaiters.splice(queue.settledWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
     }
     if (this.stopped) {
       if (this.inFlight === 0) this.wake(this.idleWaiters);

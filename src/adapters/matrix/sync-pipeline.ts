@@ -6,7 +6,8 @@ import type { IncomingEvent } from "../../core/events.ts";
 import { failureCause, messageOf, RefusedError } from "../../core/errors.ts";
 import { parseRoomId } from "../../core/ids.ts";
 import type { RoomId, UserId } from "../../core/ids.ts";
-import type { Logger, PipelineMetrics, SyncState } from "../../core/ports.ts";
+import type { HandleResult } from "../../core/helpdesk.ts";
+import type { EventInbox, Logger, PipelineMetrics, SyncState } from "../../core/ports.ts";
 import { backoff } from "../../core/timing.ts";
 import { sleep } from "./api.ts";
 import type { MatrixApi } from "./api.ts";
@@ -18,11 +19,8 @@ import { parseInvite, parseTimelineEvent } from "./parse.ts";
 import { RoomScheduler, type StepResult } from "./room-scheduler.ts";
 import { FIRST_SYNC_FILTER, SyncRequests, type HomeserverStatus } from "./sync-requests.ts";
 
-/** How handling an event ended; a handler throws when the event must wait and be tried again. */
-export type EventResult = "handled" | "failed" | "duplicate";
-
 /** Receives each event, in order per room; throws to have it tried again later. */
-export type EventHandler = (event: IncomingEvent) => Promise<EventResult | undefined>;
+export type EventHandler = (event: IncomingEvent) => Promise<HandleResult | undefined>;
 
 /**
  * A stage run on every /sync answer, in order, before its room events are parsed: where
@@ -76,8 +74,8 @@ export interface SyncPipelineOptions {
 type Source = { readonly raw: JsonObject } | { readonly parsed: IncomingEvent };
 
 type Item =
-  | { readonly kind: "event"; readonly batch: number; readonly received: number; readonly source: Source; attempts: number }
-  | { readonly kind: "gap"; readonly batch: number; readonly received: number; readonly reader: GapReader; attempts: number };
+  | { readonly kind: "event"; readonly room: RoomId; readonly batch: number; readonly received: number; readonly source: Source; attempts: number }
+  | { readonly kind: "gap"; readonly room: RoomId; readonly batch: number; readonly received: number; readonly reader: GapReader; attempts: number };
 
 /** Attempts at a gap the homeserver refuses to show before it is given up on (loudly). */
 const REFUSED_GAP_ATTEMPTS = 8;
@@ -89,7 +87,7 @@ const FINAL_EVENT_ATTEMPTS = 5;
  * are read page by page in their place, and `next_batch` is saved once a batch and all before
  * it are handled. On the very first start only pending invites are delivered.
  */
-export class SyncPipeline {
+export class SyncPipeline implements EventInbox {
   private readonly pollMs: number;
   private readonly timelineLimit: number;
   private readonly tracker = new BatchTracker();
@@ -99,6 +97,8 @@ export class SyncPipeline {
   private readonly requests: SyncRequests;
   private skippedGaps = 0;
   private saving: Promise<void> = Promise.resolve();
+  /** Aborted while stopping: retries of a failed save end. */
+  private stopping: AbortSignal = new AbortController().signal;
   private lastSaved: string | undefined;
 
   constructor(private readonly options: SyncPipelineOptions) {
@@ -125,14 +125,17 @@ export class SyncPipeline {
   async run(handler: EventHandler, signal?: AbortSignal): Promise<void> {
     if (this.running !== undefined) throw new Error("the sync pipeline is already running");
     const controller = new AbortController();
+    this.stopping = controller.signal;
     const stop = (): void => controller.abort();
     for (const s of [this.options.signal, signal]) {
       if (s?.aborted === true) stop();
       s?.addEventListener("abort", stop, { once: true });
     }
     const scheduler = new RoomScheduler<Item>({
-      maxInFlight: this.options.maxInFlight ?? 8,
-      step: (room, item) => this.step(room as RoomId, item, handler, controller.signal),
+      // At least two: closing a request (in the operators room's step) waits for the customer
+      // room's earlier events, which need a slot of their own.
+      maxInFlight: Math.max(2, this.options.maxInFlight ?? 8),
+      step: (_key, item) => this.step(item, handler, controller.signal),
       finished: (_room, item) => {
         this.tracker.finish(item.batch);
         this.saveProgress();
@@ -153,6 +156,11 @@ export class SyncPipeline {
       for (const s of [this.options.signal, signal]) s?.removeEventListener("abort", stop);
       this.running = undefined;
     }
+  }
+
+  /** Resolves once every event of `room` received so far is handled (see EventInbox). */
+  settled(room: RoomId): Promise<void> {
+    return this.scheduler?.settled(room) ?? Promise.resolve();
   }
 
   /** Resolves once a running pipeline has stopped (at once when none runs); never rejects. */
@@ -232,12 +240,18 @@ export class SyncPipeline {
         const events = arrayAt(timeline, "events").filter(isObject);
         if (timeline?.["limited"] === true) {
           const to = stringAt(timeline, "prev_batch");
-          // Without prev_batch, the gap runs from `since` up to the first event we were given.
-          const stopAt = to === undefined && events[0] !== undefined ? stringAt(events[0], "event_id") : undefined;
+          // Without prev_batch, the gap runs from `since` up to the first event we were given
+          // (not the bot's own: the gap is read without those).
+          const first = events.find((e) => stringAt(e, "sender") !== this.options.botUser);
+          const stopAt = to === undefined && first !== undefined ? stringAt(first, "event_id") : undefined;
           const gap = { room, from: since, to, stopAt, left: section === "leave" };
-          this.push(scheduler, room, { kind: "gap", batch, received, reader: new GapReader(this.options.api, gap, this.options.botUser, this.timelineLimit), attempts: 0 });
+          this.push(scheduler, room, { kind: "gap", room, batch, received, reader: new GapReader(this.options.api, gap, this.options.botUser, this.timelineLimit), attempts: 0 });
         }
-        for (const raw of events) this.push(scheduler, room, { kind: "event", batch, received, source: { raw }, attempts: 0 });
+        for (const raw of events) {
+          // The bot's own events (its relays, most of a busy operators room) need no handling.
+          if (stringAt(raw, "sender") === this.options.botUser) continue;
+          this.push(scheduler, room, { kind: "event", room, batch, received, source: { raw }, attempts: 0 });
+        }
       }
     }
   }
@@ -247,19 +261,33 @@ export class SyncPipeline {
     for (const [id, data] of Object.entries(invites ?? {})) {
       const room = roomIdOf(id);
       const invite = room === undefined ? undefined : parseInvite(room, data, this.options.botUser, new Date());
-      if (room !== undefined && invite !== undefined) this.push(scheduler, room, { kind: "event", batch, received, source: { parsed: invite }, attempts: 0 });
+      // Apart from the room's timeline: an invite back into the operators room must not wait
+      // behind an event that waits for the bot to be back in it.
+      if (room !== undefined && invite !== undefined) this.push(scheduler, `invite ${room}`, { kind: "event", room, batch, received, source: { parsed: invite }, attempts: 0 });
     }
   }
 
-  private push(scheduler: RoomScheduler<Item>, room: RoomId, item: Item): void {
+  private push(scheduler: RoomScheduler<Item>, key: string, item: Item): void {
     this.tracker.add(item.batch);
-    scheduler.push(room, item);
+    scheduler.push(key, item);
   }
 
   // --- handling -------------------------------------------------------------------------------
 
-  /** One step of a room's head item: one event handled, or one gap page read. */
-  private async step(room: RoomId, item: Item, handler: EventHandler, signal: AbortSignal): Promise<StepResult> {
+  /** One step of a room's head item: one event handled, or one gap page read; never throws. */
+  private async step(item: Item, handler: EventHandler, signal: AbortSignal): Promise<StepResult> {
+    try {
+      return await this.stepOf(item, handler, signal);
+    } catch (error) {
+      // Only a bug gets here (the handler's failures are sorted below): wait, never drop.
+      item.attempts += 1;
+      this.options.logger.error("handling a room's events failed unexpectedly", { room: item.room, error: messageOf(error) });
+      return this.wait(item.room, item, `unexpected: ${messageOf(error)}`);
+    }
+  }
+
+  private async stepOf(item: Item, handler: EventHandler, signal: AbortSignal): Promise<StepResult> {
+    const { room } = item;
     if (item.kind === "event") return this.handleOne(room, item, item.source, handler);
     const { reader } = item;
     const head = reader.buffer[0];
@@ -282,7 +310,14 @@ export class SyncPipeline {
   }
 
   private async handleOne(room: RoomId, item: Item, source: Source, handler: EventHandler): Promise<StepResult> {
-    const event = "parsed" in source ? source.parsed : parseTimelineEvent(room, await this.prepare(room, source.raw));
+    let prepared: JsonObject;
+    try {
+      prepared = "parsed" in source ? {} : await this.prepare(room, source.raw);
+    } catch (error) {
+      item.attempts += 1;
+      return this.wait(room, item, `an event could not be decrypted yet: ${messageOf(error)}`);
+    }
+    const event = "parsed" in source ? source.parsed : parseTimelineEvent(room, prepared);
     if (event === undefined) return { kind: "done" };
     try {
       const result = await handler(event);
@@ -356,10 +391,11 @@ export class SyncPipeline {
         await this.options.state.setToken(token);
         return;
       } catch (error) {
-        // Not saving only means replaying more after a crash; keep trying, a little later.
+        // Not saving only means replaying more after a crash: try a while, not forever, and
+        // not at all past a stop (the next start replays from the last position saved).
         if (attempt === 0) this.options.logger.warn("could not save the sync position; retrying", { error: messageOf(error) });
-        if (this.scheduler === undefined || attempt >= 20) return;
-        await sleep(backoff(attempt, 500, 10_000));
+        if (this.stopping.aborted || attempt >= 20) return;
+        await sleep(backoff(attempt, 500, 10_000), this.stopping);
       }
     }
   }

@@ -84,9 +84,12 @@ export class SyncRequests {
       presence: NO_NOISE,
       account_data: NO_NOISE,
       room: {
-        // The bot's own events (its relays) are most of the operators room: not fetching them
-        // keeps batches and gaps small. The core has no use for them.
-        timeline: { limit: this.timelineLimit, not_senders: [this.botUser] },
+        // Not `not_senders: [bot]`, though the bot's own relays are most of a busy operators
+        // room: when every event Synapse looks at for a room is filtered out, it leaves the room
+        // out of the answer altogether, gap and all, and the operator messages before those
+        // events are never delivered. The pipeline drops the bot's own events on arrival, and
+        // reads gaps with that filter, where Synapse applies it correctly.
+        timeline: { limit: this.timelineLimit },
         state: { lazy_load_members: true },
         ephemeral: NO_NOISE,
         account_data: NO_NOISE,

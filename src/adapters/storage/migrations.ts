@@ -165,10 +165,19 @@ CREATE INDEX jobs_lane ON jobs (lane, id) WHERE state = 'pending' AND lane IS NO
 `;
 }
 
+// Whether a ticket's customer still needs a greeting. Tickets opened before this version were
+// greeted then (or needed none), so they count as greeted when they were opened; a ticket
+// opened from now on starts with NULL, "one is due", until the core records the greeting.
+const GREETING_STATE = `
+ALTER TABLE tickets ADD COLUMN greeted_at BIGINT;
+UPDATE tickets SET greeted_at = opened_at;
+`;
+
 /** Every migration, in the order it must be applied. Append only; never edit an applied one. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: { sqlite: initialSchema("sqlite"), postgres: initialSchema("postgres") } },
   { version: 2, name: "ledger and jobs", sql: { sqlite: ledgerAndJobs("sqlite"), postgres: ledgerAndJobs("postgres") } },
+  { version: 3, name: "greeting state", sql: { sqlite: GREETING_STATE, postgres: GREETING_STATE } },
 ];
 
 /**

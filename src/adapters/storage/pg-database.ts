@@ -57,17 +57,17 @@ export class PgDatabase implements SqlDatabase {
     // Without a listener an idle connection dropped by the server would crash the process;
     // the next query reports the outage anyway.
     pool.on("error", (e) => options.logger?.warn("PostgreSQL connection lost", { error: e.message }));
-    const db = new PgDatabase(pool, describeTarget(dsn), Math.max(1, options.transactionAttempts ?? 4));
+    const target = describeTarget(dsn);
     try {
       await pool.query("SELECT 1");
     } catch (e) {
       await pool.end().catch(() => undefined);
       // Whatever stops `SELECT 1` (TLS refused, bad role, no database…) is a failure to reach it.
-      const mapped = db.#mapped(e);
+      const mapped = pgFailure(e, target);
       if (mapped instanceof HonoroitError) throw mapped;
-      throw new HonoroitError("UNREACHABLE", `cannot reach PostgreSQL at ${db.#target}: ${connectionReason(e)}`, { cause: e });
+      throw new HonoroitError("UNREACHABLE", `cannot reach PostgreSQL at ${target}: ${connectionReason(e)}`, { cause: e });
     }
-    return db;
+    return new PgDatabase(pool, target, Math.max(1, options.transactionAttempts ?? 4));
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
@@ -134,7 +134,7 @@ export class PgDatabase implements SqlDatabase {
     try {
       client = await this.#pool.connect();
     } catch (e) {
-      throw this.#mapped(e);
+      throw pgFailure(e, this.#target);
     }
     const state: TransactionState = { open: true };
     let broken: Error | undefined;
@@ -151,6 +151,9 @@ export class PgDatabase implements SqlDatabase {
         broken = e instanceof Error ? e : new Error(String(e));
       } else {
         await client.query("ROLLBACK").catch(() => undefined);
+        // As pool.query does after any error, so the next connection goes wherever the DSN
+        // points now (a connection to a server demoted to standby would stay read-only).
+        if (serverCode(e)?.reconnect === true) broken = e instanceof Error ? e : new Error(String(e));
       }
       throw e;
     } finally {
@@ -190,7 +193,7 @@ export class PgDatabase implements SqlDatabase {
     try {
       return await on.query<Row>(this.#text(sql), [...params]);
     } catch (e) {
-      throw this.#mapped(e);
+      throw pgFailure(e, this.#target);
     }
   }
 
@@ -198,7 +201,7 @@ export class PgDatabase implements SqlDatabase {
     try {
       await on.query(script);
     } catch (e) {
-      throw this.#mapped(e);
+      throw pgFailure(e, this.#target);
     }
   }
 
@@ -210,21 +213,6 @@ export class PgDatabase implements SqlDatabase {
       this.#texts.set(sql, text);
     }
     return text;
-  }
-
-  /** Sorts a driver error by cause; anything unrecognised is returned as it is. */
-  #mapped(e: unknown): unknown {
-    if (e instanceof HonoroitError) return e;
-    if (isUnreachable(e)) {
-      return new HonoroitError("UNREACHABLE", `cannot reach PostgreSQL at ${this.#target}: ${connectionReason(e)}`, { cause: e });
-    }
-    const code = e instanceof DatabaseError ? e.code : undefined;
-    if (code !== undefined && (BUSY_CODES.has(code) || CONFLICT_CODES.has(code))) {
-      return new HonoroitError("BUSY", `PostgreSQL at ${this.#target} is busy: ${e instanceof Error ? e.message : code}; try again`, {
-        cause: e,
-      });
-    }
-    return e;
   }
 }
 
@@ -266,15 +254,72 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
-// Two transactions got in each other's way; running one again usually succeeds.
-const CONFLICT_CODES = new Set(["40001", "40P01"]);
-// A lock that could not be had at once, or no connection slot free: try again later.
-const BUSY_CODES = new Set(["55P03", "53300"]);
+/** What a server error says about the database, as opposed to the statement that met it. */
+interface ServerCode {
+  /**
+   * conflict: two transactions got in each other's way; the transaction runs again, and is
+   * BUSY if that keeps happening. busy: the server is there but cannot do this now (BUSY).
+   * unreachable: no usable connection to it (UNREACHABLE).
+   */
+  readonly cause: "conflict" | "busy" | "unreachable";
+  /** Why, in words, for messages. */
+  readonly reason: string;
+  /** The connection itself will go on failing so: the pool must not hand it out again. */
+  readonly reconnect?: true;
+}
 
-/** A serialization failure or deadlock, possibly already sorted by `#mapped`. */
-function isConflict(e: unknown): boolean {
+/**
+ * Server errors (SQLSTATE codes, or two-character classes) that are not the statement's fault;
+ * an exact code wins over its class. Any other (a constraint, a syntax error, bad data) is the
+ * statement's own or a bug, and is thrown as it is.
+ */
+const SERVER_CODES: ReadonlyMap<string, ServerCode> = new Map<string, ServerCode>([
+  ["40001", { cause: "conflict", reason: "a serialization failure" }],
+  ["40P01", { cause: "conflict", reason: "a deadlock" }],
+  ["55P03", { cause: "busy", reason: "a lock could not be had at once" }],
+  // Insufficient resources: the server is short of something for now.
+  ["53", { cause: "busy", reason: "the server is short of resources" }],
+  ["53100", { cause: "busy", reason: "the disk is full" }],
+  ["53200", { cause: "busy", reason: "the server is out of memory" }],
+  ["53300", { cause: "busy", reason: "too many connections" }],
+  // A write on a server that takes none: after a failover, we are talking to a standby.
+  ["25006", { cause: "busy", reason: "the server is read-only (a standby, after a failover?)", reconnect: true }],
+  // A statement timeout, or an administrator cancelling the query.
+  ["57014", { cause: "busy", reason: "the statement was cancelled or timed out" }],
+  ["08", { cause: "unreachable", reason: "connection failure" }],
+  ["3D000", { cause: "unreachable", reason: "database does not exist" }],
+  ["28P01", { cause: "unreachable", reason: "authentication failed" }],
+  ["28000", { cause: "unreachable", reason: "authentication failed" }],
+  ["57P01", { cause: "unreachable", reason: "the server is shutting down" }],
+  ["57P02", { cause: "unreachable", reason: "the server is shutting down" }],
+  ["57P03", { cause: "unreachable", reason: "the server is not accepting connections yet" }],
+]);
+
+/** The entry for a server error, by its code or else its class; undefined for anything else. */
+function serverCode(e: unknown): ServerCode | undefined {
   const raw = e instanceof HonoroitError ? e.cause : e;
-  return raw instanceof DatabaseError && raw.code !== undefined && CONFLICT_CODES.has(raw.code);
+  if (!(raw instanceof DatabaseError) || raw.code === undefined) return undefined;
+  return SERVER_CODES.get(raw.code) ?? SERVER_CODES.get(raw.code.slice(0, 2));
+}
+
+/** A serialization failure or deadlock, possibly already sorted by pgFailure. */
+function isConflict(e: unknown): boolean {
+  return serverCode(e)?.cause === "conflict";
+}
+
+/**
+ * Sorts an error from PostgreSQL at `target` (host:port) by cause: a HonoroitError when it is
+ * not the statement's fault (see SERVER_CODES, and the network errors below), otherwise `e`.
+ */
+export function pgFailure(e: unknown, target: string): unknown {
+  if (e instanceof HonoroitError) return e;
+  if (isUnreachable(e)) {
+    return new HonoroitError("UNREACHABLE", `cannot reach PostgreSQL at ${target}: ${connectionReason(e)}`, { cause: e });
+  }
+  const known = serverCode(e);
+  if (known === undefined || !(e instanceof DatabaseError)) return e;
+  const said = e.message === "" ? (e.code ?? "") : `${e.code ?? ""}: ${e.message}`;
+  return new HonoroitError("BUSY", `PostgreSQL at ${target} is busy: ${known.reason} (${said}); try again`, { cause: e });
 }
 
 // Errors that mean "the database is not there for us", as opposed to a bad query.
@@ -288,21 +333,13 @@ const NETWORK_REASONS = new Map([
   ["EHOSTUNREACH", "no route to host"],
   ["ENETUNREACH", "network unreachable"],
 ]);
-const SERVER_REASONS = new Map([
-  ["3D000", "database does not exist"],
-  ["28P01", "authentication failed"],
-  ["28000", "authentication failed"],
-  ["57P01", "the server is shutting down"],
-  ["57P02", "the server is shutting down"],
-  ["57P03", "the server is not accepting connections yet"],
-]);
 
 function isUnreachable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   if (e instanceof HonoroitError) return e.code === "UNREACHABLE";
   const code = errorCode(e);
-  // A server-side error is about the connection only for these codes (a statement timeout is not).
-  if (e instanceof DatabaseError) return code !== undefined && (SERVER_REASONS.has(code) || code.startsWith("08"));
+  // A server-side error is about the connection only for some codes (a statement timeout is not).
+  if (e instanceof DatabaseError) return serverCode(e)?.cause === "unreachable";
   if (code !== undefined && NETWORK_REASONS.has(code)) return true;
   if (e instanceof AggregateError) return (e.errors as unknown[]).some(isUnreachable);
   // pg's own wording for connectionTimeoutMillis and for a socket closed under it.
@@ -318,7 +355,7 @@ function connectionReason(e: unknown): string {
   }
   const code = errorCode(e);
   // The server's own wording (`database "x" does not exist`) is the clearest; it holds no password.
-  if (e instanceof DatabaseError) return e.message === "" ? (SERVER_REASONS.get(code ?? "") ?? "error") : e.message;
+  if (e instanceof DatabaseError) return e.message === "" ? (serverCode(e)?.reason ?? "error") : e.message;
   const network = code === undefined ? undefined : NETWORK_REASONS.get(code);
   return network === undefined ? e.message : `${network} (${code ?? ""})`;
 }

@@ -7,6 +7,11 @@ import type { Row, SqlExecutor } from "./sql.ts";
 
 /** The `sync_state` row that holds the Matrix sync token. */
 const TOKEN_NAME = "token";
+/**
+ * The `sync_state` row that holds when the token was saved, as epoch milliseconds in text.
+ * Absent in a database last written by a version that did not record it.
+ */
+const SAVED_AT_NAME = "token_saved_at";
 
 /** Runtime options in SQL; `updated_at` says when an operator last changed each. */
 export class SqlOptionStore implements OptionStore {
@@ -64,24 +69,41 @@ export class SqlKeyValueStore implements KeyValueStore {
   }
 }
 
-/** The Matrix sync token in SQL. */
+/** The Matrix sync token, and when it was saved, in SQL. */
 export class SqlSyncState implements SyncState {
   readonly #db: SqlExecutor;
+  readonly #clock: Clock;
 
-  constructor(db: SqlExecutor) {
+  constructor(db: SqlExecutor, clock: Clock) {
     this.#db = db;
+    this.#clock = clock;
   }
 
-  async getToken(): Promise<string | undefined> {
-    const row = await this.#db.get("SELECT value FROM sync_state WHERE name = ?", [TOKEN_NAME]);
-    return row === undefined ? undefined : text(row, "value");
+  getToken(): Promise<string | undefined> {
+    return this.#value(TOKEN_NAME);
   }
 
-  async setToken(token: string): Promise<void> {
+  async setToken(token: string, at: Date = this.#clock.now()): Promise<void> {
+    // One statement writes both rows, so the token and its moment never disagree, in a
+    // transaction or not.
     await this.#db.run(
-      "INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-      [TOKEN_NAME, token],
+      "INSERT INTO sync_state (name, value) VALUES (?, ?), (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      [TOKEN_NAME, token, SAVED_AT_NAME, String(at.getTime())],
     );
+  }
+
+  async savedAt(): Promise<Date | undefined> {
+    const value = await this.#value(SAVED_AT_NAME);
+    if (value === undefined) return undefined;
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new Error(`sync_state ${SAVED_AT_NAME}: expected epoch milliseconds, got ${JSON.stringify(value)}`);
+    }
+    return new Date(Number(value));
+  }
+
+  async #value(name: string): Promise<string | undefined> {
+    const row = await this.#db.get("SELECT value FROM sync_state WHERE name = ?", [name]);
+    return row === undefined ? undefined : text(row, "value");
   }
 }
 

@@ -22,7 +22,7 @@ import { SqlKeyValueStore, SqlOptionStore, SqlSyncState } from "./sql-settings.t
 import { SqlTicketStore } from "./sql-tickets.ts";
 
 export interface SqlStoreOptions {
-  /** Stamps migrations, option changes and queued jobs; the system clock by default. */
+  /** Stamps migrations, option changes, queued jobs and saved sync tokens; the system clock by default. */
   readonly clock?: Clock;
 }
 
@@ -45,7 +45,7 @@ class SqlScope implements StoreScope {
     this.relays = new SqlRelayLog(db);
     this.journal = new SqlEventJournal(db);
     this.ledger = new SqlLedger(db);
-    this.sync = new SqlSyncState(db);
+    this.sync = new SqlSyncState(db, clock);
     this.options = new SqlOptionStore(db, clock);
     this.kv = new SqlKeyValueStore(db);
     this.jobs = new SqlJobQueue(db, clock);

@@ -96,6 +96,10 @@ export class SqlTicketStore implements TicketStore {
     return this.#update(id, "UPDATE tickets SET redmine_issue_id = ? WHERE id = ?", issueId);
   }
 
+  setGreeted(id: TicketId, at: Date): Promise<void> {
+    return this.#update(id, "UPDATE tickets SET greeted_at = ? WHERE id = ?", at.getTime());
+  }
+
   touch(id: TicketId, at: Date): Promise<void> {
     // Never backwards: a replayed, older event must not make a busy ticket look idle.
     return this.#update(
@@ -178,6 +182,7 @@ function ticketStatus(value: string): TicketStatus {
 // Values in these rows were validated on the way in, so the branded casts are sound here.
 function toTicket(row: Row): Ticket {
   const closedAt = intOrNull(row, "closed_at");
+  const greetedAt = intOrNull(row, "greeted_at");
   return {
     id: int(row, "id") as TicketId,
     customer: text(row, "customer") as UserId,
@@ -191,6 +196,7 @@ function toTicket(row: Row): Ticket {
     lastActivityAt: new Date(int(row, "last_activity_at")),
     closeReason: textOrNull(row, "close_reason"),
     redmineIssueId: intOrNull(row, "redmine_issue_id"),
+    greetedAt: greetedAt === null ? null : new Date(greetedAt),
   };
 }
 

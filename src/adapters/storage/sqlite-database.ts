@@ -122,8 +122,12 @@ export class SqliteDatabase implements SqlDatabase {
     this.#closed = true;
     await this.#mutex.acquire();
     try {
-      // Lets SQLite refresh the planner statistics it found stale during this session.
-      this.#db.pragma("optimize");
+      try {
+        // Lets SQLite refresh the planner statistics it found stale during this session.
+        this.#db.pragma("optimize");
+      } catch {
+        // Best effort: a database that can no longer be written (full, read-only) still closes.
+      }
       this.#db.close();
     } finally {
       this.#mutex.release();
@@ -155,7 +159,7 @@ export class SqliteDatabase implements SqlDatabase {
         return statement();
       } catch (e) {
         const left = deadline - Date.now();
-        if (!isBusy(e) || left <= 0) throw this.#mappedError(e);
+        if (!isBusy(e) || left <= 0) throw sqliteFailure(e, this.#file);
         await delay(Math.min(left, pause * (0.5 + Math.random())));
       }
     }
@@ -215,22 +219,13 @@ export class SqliteDatabase implements SqlDatabase {
     return this.#statement(sql).all(...params) as Row[];
   }
 
-  /** Runs a driver call, turning a lock held elsewhere into BUSY. */
+  /** Runs a driver call, sorting what it throws by cause (see sqliteFailure). */
   #mapped<T>(call: () => T): T {
     try {
       return call();
     } catch (e) {
-      throw this.#mappedError(e);
+      throw sqliteFailure(e, this.#file);
     }
-  }
-
-  #mappedError(e: unknown): unknown {
-    if (isBusy(e)) {
-      return new HonoroitError("BUSY", `the SQLite database at ${this.#file} is busy: another process holds its lock (${e.code}); try again`, {
-        cause: e,
-      });
-    }
-    return e;
   }
 }
 
@@ -258,9 +253,56 @@ class AsyncMutex {
   }
 }
 
+/** What a SQLite result code says about the database, as opposed to the statement that met it. */
+interface SqliteCause {
+  readonly code: "BUSY" | "UNREACHABLE";
+  /** Why, for the message. */
+  readonly reason: string;
+}
+
+/**
+ * Result codes that are not the statement's fault, by primary code: an extended code
+ * (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED, …) counts as its primary one. BUSY: another
+ * connection holds a lock we need. UNREACHABLE: the file cannot be used at all for now (the
+ * disk, its permissions, the machine). Any other code (a constraint, a syntax error, a
+ * corrupt file) is the statement's own or a bug, and is thrown as it is.
+ */
+const SQLITE_CAUSES: ReadonlyMap<string, SqliteCause> = new Map([
+  ["SQLITE_BUSY", { code: "BUSY", reason: "another process holds its lock" }],
+  ["SQLITE_LOCKED", { code: "BUSY", reason: "another process holds its lock" }],
+  ["SQLITE_FULL", { code: "UNREACHABLE", reason: "the disk is full" }],
+  ["SQLITE_IOERR", { code: "UNREACHABLE", reason: "the disk reported an I/O error" }],
+  ["SQLITE_READONLY", { code: "UNREACHABLE", reason: "it cannot be written (a read-only file, folder or file system?)" }],
+  ["SQLITE_CANTOPEN", { code: "UNREACHABLE", reason: "a file of it cannot be opened" }],
+  ["SQLITE_PROTOCOL", { code: "UNREACHABLE", reason: "its file locking failed (is it on a network file system?)" }],
+  ["SQLITE_NOMEM", { code: "UNREACHABLE", reason: "out of memory" }],
+]);
+
+/** The primary result code of a (possibly extended) one: SQLITE_IOERR_WRITE is an SQLITE_IOERR. */
+function primaryCode(code: string): string {
+  // Primary codes have no underscore after the prefix; extended ones append a suffix to them.
+  return code.split("_", 2).join("_");
+}
+
 /** Another connection holds a lock we need (SQLITE_BUSY, SQLITE_LOCKED and their extended codes). */
-function isBusy(e: unknown): e is InstanceType<Database.SqliteError> {
-  return e instanceof Database.SqliteError && (e.code.startsWith("SQLITE_BUSY") || e.code.startsWith("SQLITE_LOCKED"));
+function isBusy(e: unknown): boolean {
+  return e instanceof Database.SqliteError && SQLITE_CAUSES.get(primaryCode(e.code))?.code === "BUSY";
+}
+
+/**
+ * Sorts an error from the SQLite database at `file` by cause (see SQLITE_CAUSES): a
+ * HonoroitError naming the file and the cause when it is not the statement's fault,
+ * otherwise `e` itself.
+ */
+export function sqliteFailure(e: unknown, file: string): unknown {
+  if (!(e instanceof Database.SqliteError)) return e;
+  const cause = SQLITE_CAUSES.get(primaryCode(e.code));
+  if (cause === undefined) return e;
+  const message =
+    cause.code === "BUSY"
+      ? `the SQLite database at ${file} is busy: ${cause.reason} (${e.code}); try again`
+      : `cannot use the SQLite database at ${file}: ${cause.reason} (${e.code}: ${e.message})`;
+  return new HonoroitError(cause.code, message, { cause: e });
 }
 
 function reasonOf(e: unknown): string {

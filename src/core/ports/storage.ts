@@ -44,6 +44,8 @@ export interface TicketStore {
   setThreadRoot(id: TicketId, root: EventId): Promise<void>;
   setTitle(id: TicketId, title: string): Promise<void>;
   setIssue(id: TicketId, issueId: number): Promise<void>;
+  /** Records that the customer was greeted (or that no greeting is due): throws NOT_FOUND. */
+  setGreeted(id: TicketId, at: Date): Promise<void>;
   /** Records activity for auto-close; never moves it backwards. */
   touch(id: TicketId, at: Date): Promise<void>;
   /** Closes an open ticket; returns it closed, or undefined when it was not open. */
@@ -96,7 +98,13 @@ export interface Ledger {
 /** The Matrix sync position, saved only once the events it covers are handled. */
 export interface SyncState {
   getToken(): Promise<string | undefined>;
-  setToken(token: string): Promise<void>;
+  /** Saves the position, and when it was saved. */
+  setToken(token: string, at?: Date): Promise<void>;
+  /**
+   * When the saved position was saved (undefined: never, or by a version that did not record
+   * it). Events after it may be replayed, so their handled marks must be kept.
+   */
+  savedAt(): Promise<Date | undefined>;
 }
 
 /** Runtime chat options (`allow.users`, `text.greetings`, …) as stored strings. */
@@ -118,9 +126,15 @@ export interface KeyValueStore {
 export interface NewJob {
   /** Which handler runs it, e.g. `tracker.ticket-opened`. */
   readonly kind: string;
-  /** Idempotency key: queueing a key that is already queued (or failed) does nothing. */
+  /**
+   * Idempotency key: queueing a key that is pending or failed does nothing. A completed job is
+   * deleted, so its key is free again.
+   */
   readonly key: string;
-  /** Jobs of one lane run one at a time, in the order queued (e.g. `ticket:42`); none: any order. */
+  /**
+   * Jobs of one lane run one at a time, in the order queued (e.g. `ticket:42`), whatever their
+   * kind; none: any order.
+   */
   readonly lane?: string;
   /** JSON. */
   readonly payload: string;
@@ -149,19 +163,24 @@ export interface JobCounts {
 
 /** The durable outbox: jobs written in the same transaction as what caused them. */
 export interface JobQueue {
-  /** Queues a job; false when its key was already queued. */
+  /** Queues a job; false when a job with its key is pending or failed (see `NewJob.key`). */
   enqueue(job: NewJob): Promise<boolean>;
   /**
-   * Pending jobs of these kinds due at `now`, oldest first; a job waits while an older pending
-   * job of its lane exists (due or not), so each lane runs in order.
+   * Pending jobs of these kinds due at `now`, oldest first: in the order queued, not by `runAt`.
+   * A job waits while an older pending job of its lane exists, of any kind (even one not asked
+   * for) and due or not, so each lane runs in order.
    */
   due(now: Date, kinds: readonly string[], limit: number): Promise<Job[]>;
-  /** Done: the job is removed. */
+  /** Done: the job is deleted, which frees its key. Unknown ids are ignored. */
   complete(id: number): Promise<void>;
-  /** Failed for now: one more attempt counted, run again at `runAt`. */
+  /** Failed for now: one more attempt counted, run again at `runAt`. Does nothing to an unknown or failed job. */
   retry(id: number, runAt: Date, error: string): Promise<void>;
-  /** Failed for good: kept, marked failed, never run again (it no longer blocks its lane). */
+  /**
+   * Failed for good: this attempt counted too, kept and marked failed, never run again (it no
+   * longer blocks its lane). Does nothing to an unknown or failed job.
+   */
   fail(id: number, error: string): Promise<void>;
+  /** Pending and failed jobs, by kind. */
   counts(): Promise<JobCounts>;
 }
 

@@ -29,8 +29,10 @@ export interface ClosedTicket {
 export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
   const found = await deps.store.tickets.get(id);
   if (found === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
-  // In the customer room's queue: a message the customer sends meanwhile is relayed before
-  // the close, or opens a new request after it, never half-way.
+  // What the customer wrote before now reaches the thread first. Then, in the customer room's
+  // queue: a message the customer sends meanwhile is relayed before the close, or opens a new
+  // request after it, never half-way.
+  await deps.inbox.settled(found.customerRoom);
   return deps.rooms.run(found.customerRoom, () => closeInOrder(deps, id, reason));
 }
 
@@ -102,6 +104,7 @@ export async function autoCloseIdle(deps: HelpdeskDeps): Promise<number> {
 async function closeIfIdle(deps: HelpdeskDeps, id: TicketId, before: Date): Promise<boolean> {
   const found = await deps.store.tickets.get(id);
   if (found === undefined) return false;
+  await deps.inbox.settled(found.customerRoom);
   return deps.rooms.run(found.customerRoom, async () => {
     const ticket = await deps.store.tickets.get(id);
     // The customer may have written since the list was read.

@@ -21,7 +21,12 @@ export async function startTicket(deps: HelpdeskDeps, customer: UserId, key: str
     room = await deps.messenger.createDirectRoom(customer, key);
     await deps.store.ledger.put(key, room, deps.clock.now());
   }
-  const ticket = await ensureOpenTicket(deps, room, customer, { greet: false });
-  await automaticMessage(deps, room, deps.options.get("text.start"), `start:${ticket.id}`);
-  return ticket;
+  const started = room;
+  // In the new room's order: a customer who answers at once finds the request already open
+  // (and is not greeted on top of text.start).
+  return deps.rooms.run(started, async () => {
+    const ticket = await ensureOpenTicket(deps, started, customer, { greet: false });
+    await automaticMessage(deps, started, deps.options.get("text.start"), `start:${ticket.id}`);
+    return ticket;
+  });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseTicketId } from "../../../src/core/ids.ts";
 import type { RelayRecord } from "../../../src/core/ports/storage.ts";
-import { at, event, isNotFound, openTicket, room, user } from "./support.ts";
+import { at, event, isNotFound, openTicket, room, STORE_NOW, user } from "./support.ts";
 import type { Harness } from "./support.ts";
 
 /** Relays, the event journal, the ledger and the sync token. */
@@ -135,6 +135,42 @@ export function eventContract(h: Harness): void {
       assert.equal(await store.sync.getToken(), "s72594_4483_1934");
       await store.sync.setToken("s72595_4484_1935");
       assert.equal(await store.sync.getToken(), "s72595_4484_1935");
+    });
+
+    test("the token is saved with the moment it was saved: the one given, or the store's clock", async () => {
+      const store = await h.fresh();
+      assert.equal(await store.sync.savedAt(), undefined, "nothing saved yet");
+      await store.sync.setToken("s1", at(5));
+      assert.deepEqual(await store.sync.savedAt(), at(5));
+      await store.sync.setToken("s2");
+      assert.equal(await store.sync.getToken(), "s2");
+      assert.deepEqual(await store.sync.savedAt(), STORE_NOW);
+    });
+
+    test("a token saved by a version that did not record when has no savedAt, until saved again", async () => {
+      const db = await h.database();
+      const store = h.storeOn(db);
+      await store.migrate();
+      await db.run("INSERT INTO sync_state (name, value) VALUES (?, ?)", ["token", "s_old"]);
+      assert.equal(await store.sync.getToken(), "s_old");
+      assert.equal(await store.sync.savedAt(), undefined);
+      await store.sync.setToken("s_new", at(7));
+      assert.equal(await store.sync.getToken(), "s_new");
+      assert.deepEqual(await store.sync.savedAt(), at(7));
+    });
+
+    test("the token and its moment are saved together, or not at all", async () => {
+      const store = await h.fresh();
+      await store.sync.setToken("s1", at(1));
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.sync.setToken("s2", at(2));
+          assert.deepEqual([await tx.sync.getToken(), await tx.sync.savedAt()], ["s2", at(2)], "seen inside");
+          throw new Error("the events it covers were not handled");
+        }),
+        /were not handled/,
+      );
+      assert.deepEqual([await store.sync.getToken(), await store.sync.savedAt()], ["s1", at(1)]);
     });
   });
 }

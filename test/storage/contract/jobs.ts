@@ -122,6 +122,29 @@ export function jobContract(h: Harness): void {
       assert.deepEqual([...counts.pending], []);
     });
 
+    test("fail counts the attempt; retry, fail and complete of an unknown job, and fail of a failed one, do nothing", async () => {
+      const db = await h.database();
+      const store = h.storeOn(db);
+      await store.migrate();
+      const { jobs } = store;
+      await queue(jobs, { kind: "ping", key: "p", runAt: at(0) });
+      const id = await dueId(jobs, "p");
+      await jobs.retry(id + 1000, at(5), "no such job");
+      await jobs.fail(id + 1000, "no such job");
+      await jobs.complete(id + 1000);
+      const [untouched] = await jobs.due(at(0), ALL_KINDS, 10);
+      assert.deepEqual([untouched?.id, untouched?.attempts, untouched?.lastError], [id, 0, null]);
+
+      await jobs.fail(id, "first");
+      await jobs.fail(id, "second");
+      await jobs.retry(id, at(9), "third");
+      assert.deepEqual(await jobs.counts(), { pending: new Map(), failed: new Map([["ping", 1]]) });
+      // A failed job is out of the queue's sight; people see it in the table.
+      const row = await db.get("SELECT attempts, last_error, run_at FROM jobs WHERE id = ?", [id]);
+      assert.deepEqual({ ...row }, { attempts: 1, last_error: "first", run_at: at(0).getTime() }, "the failing attempt counted, once");
+      assert.equal(await jobs.enqueue({ kind: "ping", key: "p", payload: "{}", runAt: at(0) }), false, "still there, failed");
+    });
+
     test("counts give pending and failed jobs per kind", async () => {
       const store = await h.fresh();
       const { jobs } = store;

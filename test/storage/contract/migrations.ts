@@ -1,8 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseTicketId } from "../../../src/core/ids.ts";
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from "../../../src/adapters/storage/migrations.ts";
-import { at, STORE_NOW } from "./support.ts";
+import type { SqlDatabase } from "../../../src/adapters/storage/sql.ts";
+import { at, room, STORE_NOW, user } from "./support.ts";
 import type { Harness } from "./support.ts";
+
+/** Brings a fresh database to `version`, as the honoroit of that version left it. */
+async function migratedTo(h: Harness, db: SqlDatabase, version: number): Promise<void> {
+  await db.exec(SCHEMA_MIGRATIONS_DDL);
+  for (const m of MIGRATIONS.slice(0, version)) {
+    await db.exec(m.sql[h.dialect]);
+    await db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, at(0).getTime()]);
+  }
+}
 
 /** Creating and upgrading the schema. */
 export function migrationContract(h: Harness): void {
@@ -69,6 +80,30 @@ export function migrationContract(h: Harness): void {
       await assert.rejects(db.all("SELECT * FROM sent_messages"), "sent_messages is gone");
       await assert.rejects(db.all("SELECT * FROM redmine_outbox"), "redmine_outbox is gone");
       assert.equal(await store.jobs.enqueue({ kind: "ping", key: "k", payload: "{}", runAt: at(0) }), true, "jobs work");
+    });
+
+    test("migration 3 counts the tickets already there as greeted when opened; new ones start with a greeting due", async () => {
+      const db = await h.database();
+      await migratedTo(h, db, 2);
+      // One closed and one open ticket, as honoroit left them before migration 3.
+      const insert = `INSERT INTO tickets (customer, homeserver, customer_room, status, opened_at, closed_at, last_activity_at,
+          close_reason, customer_ordinal, homeserver_ordinal)
+        VALUES (?, 'a.example', ?, ?, ?, ?, ?, ?, 1, 1) RETURNING id`;
+      const closed = await db.get(insert, [user("old"), room("old"), "closed", at(1).getTime(), at(2).getTime(), at(2).getTime(), "operator"]);
+      const open = await db.get(insert, [user("open"), room("open"), "open", at(3).getTime(), null, at(4).getTime(), null]);
+      assert.ok(closed !== undefined && open !== undefined);
+
+      const store = h.storeOn(db);
+      assert.deepEqual((await store.migrate()).map((m) => m.version), MIGRATIONS.slice(2).map((m) => m.version));
+      const greetedAt = async (row: Readonly<Record<string, unknown>>): Promise<Date | null | undefined> =>
+        (await store.tickets.get(parseTicketId(Number(row["id"]))))?.greetedAt;
+      assert.deepEqual(await greetedAt(closed), at(1));
+      assert.deepEqual(await greetedAt(open), at(3));
+
+      const fresh = await store.tickets.open({ customer: user("new"), customerRoom: room("new"), openedAt: at(5) });
+      assert.equal(fresh.ticket.greetedAt, null);
+      await store.tickets.setGreeted(fresh.ticket.id, at(6));
+      assert.deepEqual((await store.tickets.get(fresh.ticket.id))?.greetedAt, at(6));
     });
   });
 }

@@ -48,6 +48,7 @@ export function ticketContract(h: Harness): void {
       assert.equal(ticket.closedAt, null);
       assert.equal(ticket.closeReason, null);
       assert.equal(ticket.redmineIssueId, null);
+      assert.equal(ticket.greetedAt, null, "a greeting is due");
       assert.deepEqual(await store.tickets.get(ticket.id), ticket, "get returns the same ticket");
     });
 
@@ -156,6 +157,19 @@ export function ticketContract(h: Harness): void {
       assert.equal((await store.tickets.findByThread(event("root1")))?.status, "closed", "found when closed too");
     });
 
+    test("setGreeted records when the customer was greeted, on that ticket only", async () => {
+      const store = await h.fresh();
+      const greeted = await openTicket(store, user("alice"), room("r1"), 0);
+      const other = await openTicket(store, user("bob"), room("r2"), 1);
+      await store.tickets.setGreeted(greeted.id, at(2));
+      assert.deepEqual((await store.tickets.get(greeted.id))?.greetedAt, at(2));
+      assert.equal((await store.tickets.get(other.id))?.greetedAt, null);
+      const closed = await store.tickets.close(greeted.id, at(3), "operator");
+      assert.deepEqual(closed?.greetedAt, at(2), "kept when closed");
+      const [listed] = await store.tickets.list({ customer: user("alice") });
+      assert.deepEqual(listed?.greetedAt, at(2), "and listed with it");
+    });
+
     test("findByThread and findByIssue return the newest of several", async () => {
       const store = await h.fresh();
       const older = await openTicket(store, user("alice"), room("r1"), 0);
@@ -174,6 +188,7 @@ export function ticketContract(h: Harness): void {
       await assert.rejects(store.tickets.setThreadRoot(missing, event("x")), isNotFound);
       await assert.rejects(store.tickets.setTitle(missing, "x"), isNotFound);
       await assert.rejects(store.tickets.setIssue(missing, 1), isNotFound);
+      await assert.rejects(store.tickets.setGreeted(missing, at(0)), (e: unknown) => isNotFound(e) && e instanceof Error && e.message === "no ticket #31337");
       await assert.rejects(store.tickets.touch(missing, at(0)), isNotFound);
     });
   });
