@@ -56,7 +56,14 @@ export class ProfileCache {
   async get(user: UserId): Promise<Profile> {
     const hit = this.cache.get(user);
     if (hit !== undefined) return hit;
-    const profile = await this.messenger.profile(user).catch((): Profile => ({}));
+    let profile: Profile;
+    try {
+      profile = await this.messenger.profile(user);
+    } catch (error) {
+      // A homeserver that is down must not leave a title with a bare id for minutes: wait.
+      if (failureCause(error) !== "final") throw error;
+      return {};
+    }
     this.cache.set(user, profile);
     return profile;
   }

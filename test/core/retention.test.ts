@@ -49,6 +49,20 @@ describe("retention", () => {
     assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 0, sent: 0 }, "a second run finds nothing");
   });
 
+  it("keeps every mark handled after the saved sync position, however old (a replay would ask for them)", async () => {
+    const { store, clock, logger } = await setup();
+    await store.journal.markHandled("$before-position" as EventId, clock.now());
+    clock.advance(2 * DAY);
+    await store.sync.setToken("s1", clock.now());
+    clock.advance(DAY);
+    await store.journal.markHandled("$after-position" as EventId, clock.now());
+    // The bot then waits (its operators room gone, say) for longer than the retention.
+    clock.advance(60 * DAY);
+    assert.deepEqual(await pruneOldRecords({ store, clock, logger }), { handled: 1, sent: 0 });
+    assert.equal(await store.journal.isHandled("$before-position" as EventId), false, "handled more than a day before the position was saved");
+    assert.equal(await store.journal.isHandled("$after-position" as EventId), true);
+  });
+
   it("takes a custom retention", async () => {
     const { store, clock, logger } = await setup();
     await store.journal.markHandled("$a" as EventId, clock.now());

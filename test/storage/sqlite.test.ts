@@ -407,8 +407,9 @@ describe("SQLite failures sorted by cause", () => {
     ["SQLITE_MISMATCH", "raw"],
     ["SQLITE_TOOBIG", "raw"],
     ["SQLITE_RANGE", "raw"],
-    ["SQLITE_CORRUPT", "raw"],
-    ["SQLITE_NOTADB", "raw"],
+    ["SQLITE_CORRUPT", "UNREACHABLE", /damaged \(restore it from a backup\)/],
+    ["SQLITE_CORRUPT_INDEX", "UNREACHABLE", /damaged/],
+    ["SQLITE_NOTADB", "UNREACHABLE", /not an SQLite database/],
   ];
   for (const [code, expected, reason] of CODES) {
     test(`${code} is ${expected === "raw" ? "the statement's own" : expected}`, () => {

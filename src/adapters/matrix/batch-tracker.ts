@@ -42,11 +42,6 @@ export class BatchTracker {
     return token;
   }
 
-  /** Batches received and not yet fully handled. */
-  get unfinished(): number {
-    return this.batches.length;
-  }
-
   private find(seq: number): { seq: number; token: string; pending: number; sealed: boolean } | undefined {
     return this.batches.find((b) => b.seq === seq);
   }

@@ -264,8 +264,9 @@ interface SqliteCause {
  * Result codes that are not the statement's fault, by primary code: an extended code
  * (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED, …) counts as its primary one. BUSY: another
  * connection holds a lock we need. UNREACHABLE: the file cannot be used at all for now (the
- * disk, its permissions, the machine). Any other code (a constraint, a syntax error, a
- * corrupt file) is the statement's own or a bug, and is thrown as it is.
+ * disk, its permissions, the machine, a damaged file that an admin must restore: events wait
+ * rather than being skipped). Any other code (a constraint, a syntax error) is the
+ * statement's own or a bug, and is thrown as it is.
  */
 const SQLITE_CAUSES: ReadonlyMap<string, SqliteCause> = new Map([
   ["SQLITE_BUSY", { code: "BUSY", reason: "another process holds its lock" }],
@@ -276,6 +277,8 @@ const SQLITE_CAUSES: ReadonlyMap<string, SqliteCause> = new Map([
   ["SQLITE_CANTOPEN", { code: "UNREACHABLE", reason: "a file of it cannot be opened" }],
   ["SQLITE_PROTOCOL", { code: "UNREACHABLE", reason: "its file locking failed (is it on a network file system?)" }],
   ["SQLITE_NOMEM", { code: "UNREACHABLE", reason: "out of memory" }],
+  ["SQLITE_CORRUPT", { code: "UNREACHABLE", reason: "the file is damaged (restore it from a backup)" }],
+  ["SQLITE_NOTADB", { code: "UNREACHABLE", reason: "the file is not an SQLite database" }],
 ]);
 
 /** The primary result code of a (possibly extended) one: SQLITE_IOERR_WRITE is an SQLITE_IOERR. */
