@@ -24,6 +24,32 @@ describe("bridgeSource", () => {
 });
 
 describe("PromMetrics", () => {
+  it("shows the engine: event attempts by outcome, the queue, handling time, jobs and tasks", async () => {
+    const m = new PromMetrics();
+    m.eventAttempt("handled");
+    m.eventAttempt("handled");
+    m.eventAttempt("retry");
+    m.eventAttempt("failed");
+    m.eventsPending(12, 3);
+    m.eventHandled(0.2);
+    m.jobRun("redmine.opened", "done");
+    m.jobRun("redmine.opened", "retry");
+    m.jobsQueued({ pending: new Map([["redmine.opened", 4]]), failed: new Map([["redmine.closed", 1]]) });
+    m.jobsQueued({ pending: new Map([["redmine.opened", 2]]), failed: new Map() });
+    m.taskRun("auto-close", "done");
+    const text = (await m.render()).body;
+    assert.match(text, /^honoroit_events_total\{outcome="handled"\} 2$/m);
+    assert.match(text, /^honoroit_events_total\{outcome="retry"\} 1$/m);
+    assert.match(text, /^honoroit_events_total\{outcome="failed"\} 1$/m);
+    assert.match(text, /^honoroit_events_queued 12$/m);
+    assert.match(text, /^honoroit_events_in_flight 3$/m);
+    assert.match(text, /^honoroit_event_handling_seconds_count 1$/m);
+    assert.match(text, /^honoroit_jobs_total\{kind="redmine.opened",outcome="retry"\} 1$/m);
+    assert.match(text, /^honoroit_jobs_pending\{kind="redmine.opened"\} 2$/m, "the latest counts");
+    assert.doesNotMatch(text, /^honoroit_jobs_failed\{kind="redmine.closed"\}/m, "a kind no longer failing is gone");
+    assert.match(text, /^honoroit_tasks_total\{task="auto-close",outcome="done"\} 1$/m);
+  });
+
   it("keeps the Go bot's series names, each on its own registry", async () => {
     const a = new PromMetrics();
     const b = new PromMetrics();

@@ -8,7 +8,7 @@ export type StepResult =
   | { readonly kind: "wait"; readonly ms: number };
 
 export interface RoomSchedulerOptions<T> {
-  /** Steps running at once, across all rooms. */
+  /** Steps running at once, across all rooms (see `setCap`). */
   readonly maxInFlight: number;
   /** How fast a room's recent service is forgotten: it halves every this many ms (default 10 s). */
   readonly halfLifeMs?: number;
@@ -33,6 +33,11 @@ interface RoomQueue<T> {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** A room whose recent load is under this counts as quiet (about one step in the last half-life). */
+const QUIET_LOAD = 1;
+/** Quiet rooms may run this many steps beyond the cap. */
+const QUIET_EXTRA = 4;
+
 /**
  * Per-room queues: each room's items run one at a time, in order; rooms run independently,
  * at most `maxInFlight` steps at once. A free slot goes to the ready room that has been served
@@ -50,7 +55,19 @@ export class RoomScheduler<T> {
   private drainWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: RoomSchedulerOptions<T>) {}
+  private cap: number;
+
+  constructor(private readonly options: RoomSchedulerOptions<T>) {
+    this.cap = options.maxInFlight;
+  }
+
+  /** Changes how many steps may run at once (at least 2); running steps are not stopped. */
+  setCap(cap: number): void {
+    const next = Math.max(2, Math.floor(cap));
+    if (next === this.cap) return;
+    this.cap = next;
+    this.pump();
+  }
 
   /** Items queued and not finished (running ones included). */
   get pending(): number {
@@ -115,9 +132,13 @@ export class RoomScheduler<T> {
   }
 
   private pump(): void {
-    while (!this.stopped && this.inFlight < this.options.maxInFlight && this.ready.size > 0) {
+    while (!this.stopped && this.ready.size > 0) {
       const room = this.pick();
       const queue = this.rooms.get(room);
+      // Past the cap, only a room that has hardly been served lately may start (a quiet
+      // customer's message, not another turn of a flood), up to a few more at once.
+      const quiet = queue !== undefined && queue.load < QUIET_LOAD;
+      if (this.inFlight >= this.cap && !(quiet && this.inFlight < this.cap + QUIET_EXTRA)) return;
       this.ready.delete(room);
       const item = queue?.items[0];
       if (queue === undefined || item === undefined) continue;

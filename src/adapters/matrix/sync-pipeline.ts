@@ -60,8 +60,10 @@ export interface SyncPipelineOptions {
   readonly pollMs?: number;
   /** Timeline events per room and sync, and events per gap page, default 100. */
   readonly timelineLimit?: number;
-  /** Events handled at once across rooms, default 8. */
+  /** Events handled at once across rooms while new ones keep arriving, default 8. */
   readonly maxInFlight?: number;
+  /** Events handled at once across rooms once they stop arriving (catching up), default 32. */
+  readonly catchUpInFlight?: number;
   /** Events received and not yet handled before the next /sync waits, default 10,000. */
   readonly maxQueued?: number;
   /** First wait before an event or gap is tried again, doubling to 30 s; default 1 s. */
@@ -77,6 +79,10 @@ type Item =
   | { readonly kind: "event"; readonly room: RoomId; readonly batch: number; readonly received: number; readonly source: Source; attempts: number }
   | { readonly kind: "gap"; readonly room: RoomId; readonly batch: number; readonly received: number; readonly reader: GapReader; attempts: number };
 
+/** How fast the count of recent arrivals is forgotten. */
+const INFLOW_HALF_LIFE_MS = 1000;
+/** Recent arrivals (decayed) from which customers count as still writing: a few a second. */
+const LIVE_INFLOW = 5;
 /** Attempts at a gap the homeserver refuses to show before it is given up on (loudly). */
 const REFUSED_GAP_ATTEMPTS = 8;
 /** Attempts at an event whose failure escaped the core as final (a bug) before it is skipped. */
@@ -95,6 +101,9 @@ export class SyncPipeline implements EventInbox {
   private scheduler: RoomScheduler<Item> | undefined;
   private running: Promise<void> | undefined;
   private readonly requests: SyncRequests;
+  /** Events from others received lately (decaying: halved every INFLOW_HALF_LIFE_MS). */
+  private inflow = 0;
+  private inflowAt = performance.now();
   private skippedGaps = 0;
   private saving: Promise<void> = Promise.resolve();
   /** Aborted while stopping: retries of a failed save end. */
@@ -105,6 +114,24 @@ export class SyncPipeline implements EventInbox {
     this.pollMs = options.pollMs ?? 30_000;
     this.timelineLimit = options.timelineLimit ?? 100;
     this.requests = new SyncRequests(options.api, options.botUser, options.logger, this.pollMs, this.timelineLimit);
+  }
+
+  /** At least two: closing a request waits for the customer room, which needs a slot too. */
+  private get liveCap(): number {
+    return Math.max(2, this.options.maxInFlight ?? 8);
+  }
+
+  /**
+   * While customers keep writing, the homeserver is busy serving them: the bot keeps its own
+   * load moderate, so everyone's messages move (a quiet customer's relay is not stuck behind
+   * the bot's own sends into the operators room). Once they stop, it catches up at full speed.
+   */
+  private adjustCap(scheduler: RoomScheduler<Item>, arrived: number): void {
+    const now = performance.now();
+    this.inflow = this.inflow * 2 ** (-(now - this.inflowAt) / INFLOW_HALF_LIFE_MS) + arrived;
+    this.inflowAt = now;
+    const live = this.inflow >= LIVE_INFLOW;
+    scheduler.setCap(live ? this.liveCap : Math.max(this.liveCap, this.options.catchUpInFlight ?? 32));
   }
 
   health(): SyncHealth {
@@ -134,7 +161,7 @@ export class SyncPipeline implements EventInbox {
     const scheduler = new RoomScheduler<Item>({
       // At least two: closing a request (in the operators room's step) waits for the customer
       // room's earlier events, which need a slot of their own.
-      maxInFlight: Math.max(2, this.options.maxInFlight ?? 8),
+      maxInFlight: this.liveCap,
       step: (_key, item) => this.step(item, handler, controller.signal),
       finished: (_room, item) => {
         this.tracker.finish(item.batch);
@@ -231,6 +258,7 @@ export class SyncPipeline implements EventInbox {
     const rooms = objectAt(response, "rooms");
     this.routeInvites(scheduler, objectAt(rooms, "invite"), batch);
     const received = performance.now();
+    let arrived = 0;
     // Rooms left in this batch still have events up to the leave (the bot's own, a kick, …).
     for (const section of ["leave", "join"] as const) {
       for (const [id, data] of Object.entries(objectAt(rooms, section) ?? {})) {
@@ -251,9 +279,11 @@ export class SyncPipeline implements EventInbox {
           // The bot's own events (its relays, most of a busy operators room) need no handling.
           if (stringAt(raw, "sender") === this.options.botUser) continue;
           this.push(scheduler, room, { kind: "event", room, batch, received, source: { raw }, attempts: 0 });
+          arrived += 1;
         }
       }
     }
+    this.adjustCap(scheduler, arrived);
   }
 
   private routeInvites(scheduler: RoomScheduler<Item>, invites: JsonObject | undefined, batch: number): void {
