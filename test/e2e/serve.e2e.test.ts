@@ -127,40 +127,42 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
     assert.equal(await serve.stop("SIGTERM"), 0, serve.output);
   });
 
-  it("relays each of 200 messages exactly once, in order, across a SIGKILL mid-burst", async (t) => {
-    const w = await makeWorld(t);
-    if (w === undefined) return;
-    let serve = w.track(await ServeProcess.start(w.env));
-    const dm = await w.openDm();
-    const bodies = Array.from({ length: 200 }, (_, i) => `burst message ${String(i).padStart(3, "0")}`);
-    let killedAfter = -1;
-    let relayedAtKill = -1;
-    for (const [i, body] of bodies.entries()) {
-      await w.customer.client.sendTextMessage(dm, body);
-      if (i === 60) {
-        // Kill it while it is relaying, and keep sending while it is down.
-        const history = await roomHistory(w.operator.client, w.opsRoom);
-        relayedAtKill = history.filter((e) => bodyOf(e).includes("burst message")).length;
-        await serve.stop("SIGKILL");
-        killedAfter = i;
+  for (const database of ["sqlite", "postgres"] as const) {
+    it(`relays each of 200 messages exactly once, in order, across a SIGKILL mid-burst (${database})`, async (t) => {
+      const w = await makeWorld(t, { database });
+      if (w === undefined) return;
+      let serve = w.track(await ServeProcess.start(w.env));
+      const dm = await w.openDm();
+      const bodies = Array.from({ length: 200 }, (_, i) => `burst message ${String(i).padStart(3, "0")}`);
+      let killedAfter = -1;
+      let relayedAtKill = -1;
+      for (const [i, body] of bodies.entries()) {
+        await w.customer.client.sendTextMessage(dm, body);
+        if (i === 60) {
+          // Kill it while it is relaying, and keep sending while it is down.
+          const history = await roomHistory(w.operator.client, w.opsRoom);
+          relayedAtKill = history.filter((e) => bodyOf(e).includes("burst message")).length;
+          await serve.stop("SIGKILL");
+          killedAfter = i;
+        }
       }
-    }
-    assert.equal(killedAfter, 60);
-    serve = w.track(await ServeProcess.start(w.env));
+      assert.equal(killedAfter, 60);
+      serve = w.track(await ServeProcess.start(w.env));
 
-    const root = await waitFor(async () => {
+      const root = await waitFor(async () => {
+        const history = await roomHistory(w.operator.client, w.opsRoom);
+        const r = history.find((e) => e.sender === w.bot && bodyOf(e).startsWith("[OPEN]"));
+        if (r === undefined) return undefined;
+        return threadMessages(history, r.event_id).length >= bodies.length ? r : undefined;
+      }, { what: "all 200 messages in the thread", timeoutMs: 120_000, intervalMs: 500 });
       const history = await roomHistory(w.operator.client, w.opsRoom);
-      const r = history.find((e) => e.sender === w.bot && bodyOf(e).startsWith("[OPEN]"));
-      if (r === undefined) return undefined;
-      return threadMessages(history, r.event_id).length >= bodies.length ? r : undefined;
-    }, { what: "all 200 messages in the thread", timeoutMs: 120_000, intervalMs: 500 });
-    const history = await roomHistory(w.operator.client, w.opsRoom);
-    const relayed = threadMessages(history, root.event_id).map((e) => bodyOf(e).split("\n")[1]);
-    assert.deepEqual(relayed, bodies, `each message once, in order (${relayedAtKill} were relayed when the bot was killed)`);
-    assert.equal(history.filter((e) => e.sender === w.bot && bodyOf(e).startsWith("[OPEN]")).length, 1, "one thread");
-    const greetings = (await roomHistory(w.customer.client, dm)).filter((e) => e.sender === w.bot && e.type === "m.room.message");
-    assert.equal(greetings.length, 1, "one greeting");
-    t.diagnostic(`${relayedAtKill} of 61 sent messages were relayed when serve was killed`);
-    assert.equal(await serve.stop("SIGTERM"), 0);
-  });
+      const relayed = threadMessages(history, root.event_id).map((e) => bodyOf(e).split("\n")[1]);
+      assert.deepEqual(relayed, bodies, `each message once, in order (${relayedAtKill} were relayed when the bot was killed)`);
+      assert.equal(history.filter((e) => e.sender === w.bot && bodyOf(e).startsWith("[OPEN]")).length, 1, "one thread");
+      const greetings = (await roomHistory(w.customer.client, dm)).filter((e) => e.sender === w.bot && e.type === "m.room.message");
+      assert.equal(greetings.length, 1, "one greeting");
+      t.diagnostic(`${relayedAtKill} of 61 sent messages were relayed when serve was killed`);
+      assert.equal(await serve.stop("SIGTERM"), 0);
+    });
+  }
 });

@@ -55,16 +55,25 @@ async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReaso
     }
   };
   const text = reason === "auto" ? deps.options.get("text.done.auto") : deps.options.get("text.done");
-  await attempt("the customer could not be told", () => automaticMessage(deps, ticket.customerRoom, text, `done:${ticket.id}`));
-  const { threadRoot, title } = ticket;
-  if (threadRoot !== null && title !== null) {
+  // The customer's side (told, then left) and the thread's title are independent: both at once.
+  const customerSide = async (): Promise<void> => {
+    await attempt("the customer could not be told", () => automaticMessage(deps, ticket.customerRoom, text, `done:${ticket.id}`));
+    await attempt("the bot could not leave the customer's room", () => deps.messenger.leave(ticket.customerRoom));
+  };
+  const threadSide = async (): Promise<void> => {
+    const { threadRoot, title } = ticket;
+    if (threadRoot === null || title === null) return;
     const done = doneTitle(title, deps.options.get("text.prefix.open"), deps.options.get("text.prefix.done"));
     await attempt("the thread title could not be changed", async () => {
       await deps.messenger.edit(deps.operatorsRoom, threadRoot, rootMessage(ticket, done), `doneroot:${ticket.id}`);
       await deps.store.tickets.setTitle(ticket.id, done);
     });
-  }
-  await attempt("the bot could not leave the customer's room", () => deps.messenger.leave(ticket.customerRoom));
+  };
+  // Both run to their end before a failure that must wait is passed on, so a repeat of the
+  // close never overlaps a step still under way.
+  const sides = await Promise.allSettled([customerSide(), threadSide()]);
+  const waiting = sides.find((r) => r.status === "rejected");
+  if (waiting !== undefined) throw waiting.reason;
   const at = deps.clock.now();
   const closed = await deps.store.transaction(async (tx) => {
     const done = await tx.tickets.close(ticket.id, at, reason);
