@@ -74,6 +74,8 @@ export async function runMemory(ctx: BenchContext): Promise<SectionResult> {
       });
 
     const rooms: (string | undefined)[] = [];
+    /** Per phase: ms from the invite to the bot's join, the message to its thread root, `!ho done` to the leave. */
+    let steps: { join: number[]; root: number[]; close: number[] } = { join: [], root: [], close: [] };
     /** The customer (re)invites the bot, writes once; with `close`, an operator closes the ticket. */
     const cycle = async (customer: Account, i: number, phase: string, close: boolean): Promise<void> => {
       let room = rooms[i];
@@ -83,20 +85,29 @@ export async function runMemory(ctx: BenchContext): Promise<SectionResult> {
       } else {
         await invite(hs, customer, room, bot);
       }
+      const t0 = performance.now();
       await waitForMembership(hs, customer, room, bot, { present: true, timeoutMs: 120_000, what: "the bot to join a customer's room" });
+      const t1 = performance.now();
       const root = nextRoot(customer.userId);
       await sendText(hs, customer, room, `memory ${phase}`);
       const rootId = await root;
+      const t2 = performance.now();
+      steps.join.push(t1 - t0);
+      steps.root.push(t2 - t1);
       if (!close) return;
       await sendInThread(hs, operator.account, desk.opsRoom, rootId, "!ho done");
       await waitForMembership(hs, customer, room, bot, { present: false, timeoutMs: 120_000, what: "the bot to leave a closed ticket's room" });
+      steps.close.push(performance.now() - t2);
     };
     const phase = async (name: string, close: boolean): Promise<{ sample: MemorySample; seconds: number }> => {
       const t0 = performance.now();
+      steps = { join: [], root: [], close: [] };
       await mapLimit(customers, CONCURRENCY, (c, i) => cycle(c, i, name, close));
       const seconds = (performance.now() - t0) / 1000;
       const s = await sample(desk);
+      const ms = (xs: number[]): string => (xs.length === 0 ? "—" : `${Math.round(median(xs))} ms`);
       ctx.log(`memory: ${name}: ${n} tickets ${close ? "opened and closed" : "opened"} in ${seconds.toFixed(0)} s; RSS ${fmtMb(s.rssMb)}, heap ${fmtMb(s.heapMb)}`);
+      ctx.log(`memory: ${name}: median per ticket (${CONCURRENCY} at once): invite to join ${ms(steps.join)}, message to thread root ${ms(steps.root)}, done to leave ${ms(steps.close)}`);
       return { sample: s, seconds };
     };
 

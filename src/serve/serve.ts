@@ -105,6 +105,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       logger,
       signal,
       metrics,
+      operatorsRoom: opts.matrix.roomId,
     });
     try {
       const options = await RuntimeOptions.load(store.options, logger);

@@ -150,4 +150,66 @@ describe("room scheduler", () => {
     assert.equal(log.length, done, "nothing runs after stop");
     assert.ok(done < 10);
   });
+
+  it("a room's lanes run side by side, each in order; an item without a lane keeps its place among them", async () => {
+    const starts: string[] = [];
+    const ends: string[] = [];
+    let running = 0;
+    let peakInOps = 0;
+    const scheduler = new RoomScheduler<string>({
+      maxInFlight: 8,
+      step: async (_room, item) => {
+        starts.push(item);
+        running++;
+        peakInOps = Math.max(peakInOps, running);
+        // Thread t1's first item is slow: t2 must not wait for it.
+        await wait(item === "t1-a" ? 40 : 5);
+        running--;
+        ends.push(item);
+        return { kind: "done" };
+      },
+      finished: () => undefined,
+    });
+    scheduler.push("ops", "t1-a", "t1");
+    scheduler.push("ops", "t2-a", "t2");
+    scheduler.push("ops", "t1-b", "t1");
+    scheduler.push("ops", "main", undefined);
+    scheduler.push("ops", "t2-b", "t2");
+    await scheduler.settled("ops");
+    assert.ok(peakInOps >= 2, "two threads ran at once");
+    assert.ok(ends.indexOf("t2-a") < ends.indexOf("t1-a"), "t2 went on while t1's slow item ran");
+    assert.ok(ends.indexOf("t1-a") < starts.indexOf("t1-b"), "a thread keeps its order");
+    for (const before of ["t1-a", "t1-b", "t2-a"]) assert.ok(ends.indexOf(before) < starts.indexOf("main"), `main waits for ${before}`);
+    assert.ok(ends.indexOf("main") < starts.indexOf("t2-b"), "a later thread item waits for main");
+    assert.equal(ends.length, 5);
+  });
+
+  it("a step waiting in settled() lends its slot: steps that wait for other rooms cannot starve them", async () => {
+    // Two slots, both taken by steps of the "ops" lanes that wait for busy customer rooms whose
+    // items were pushed after them: without lent slots nothing could ever run again.
+    const log: string[] = [];
+    const scheduler: RoomScheduler<string> = new RoomScheduler<string>({
+      maxInFlight: 2,
+      step: async (room, item) => {
+        if (room === "ops") {
+          await wait(10);
+          await scheduler.settled(item);
+        }
+        log.push(`${room}:${item}`);
+        return { kind: "done" };
+      },
+      finished: () => undefined,
+    });
+    // The customer rooms have been busy lately: they get no quiet room's extra slot.
+    for (const room of ["c1", "c2"]) for (const item of ["1", "2", "3"]) scheduler.push(room, item);
+    await scheduler.settled("c1");
+    await scheduler.settled("c2");
+    log.length = 0;
+    scheduler.push("ops", "c1", "t1");
+    scheduler.push("ops", "c2", "t2");
+    scheduler.push("c1", "m");
+    scheduler.push("c2", "m");
+    await until(() => log.length === 4);
+    assert.deepEqual(log.slice(0, 2).sort(), ["c1:m", "c2:m"]);
+  });
 });

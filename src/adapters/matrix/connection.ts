@@ -1,6 +1,6 @@
 // The Matrix side of honoroit, assembled: log in, then a Messenger and a SyncPipeline sharing one
 // API client. Imported lazily (`await import(...)`) by commands that talk to Matrix.
-import type { UserId } from "../../core/ids.ts";
+import type { RoomId, UserId } from "../../core/ids.ts";
 import type { SyncState } from "../../core/ports.ts";
 import { MatrixApi } from "./api.ts";
 import { login, loginOnce, type LoginOptions } from "./login.ts";
@@ -18,6 +18,8 @@ export interface ConnectMatrixOptions extends LoginOptions {
   readonly retry?: boolean;
   /** Where the sync pipeline reports its queue and attempts. */
   readonly metrics?: PipelineMetrics;
+  /** The operators room, whose threads the pipeline handles side by side. */
+  readonly operatorsRoom?: RoomId;
 }
 
 /** A logged-in bot. */
@@ -52,6 +54,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     logger: options.logger,
     signal,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    ...(options.operatorsRoom === undefined ? {} : { threadedRoom: options.operatorsRoom }),
   });
   return {
     userId: session.userId,

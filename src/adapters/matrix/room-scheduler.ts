@@ -19,18 +19,30 @@ export interface RoomSchedulerOptions<T> {
 }
 
 interface RoomQueue<T> {
-  readonly items: T[];
+  /** The room; a lane's queue shares it with the room's main queue and its other lanes. */
+  readonly room: string;
+  readonly lane: boolean;
+  /** Each item with its place in the room's order (across the room's lanes). */
+  readonly items: { readonly item: T; readonly seq: number }[];
   /** Items ever pushed and finished, and who waits for the finished count to reach a mark. */
   pushed: number;
   finished: number;
   readonly settledWaiters: { readonly mark: number; readonly resolve: () => void }[];
-  /** Steps served to the room lately (decaying): the ready room with the least goes first. */
+  /** Steps served to the queue lately (decaying): the ready queue with the least goes first. */
   load: number;
   /** When `load` was last brought up to date. */
   loadAt: number;
   running: boolean;
-  /** Set while the room waits before trying its head item again. */
+  /** Set while the queue waits before trying its head item again. */
   timer: NodeJS.Timeout | undefined;
+  /** Its head item must let an earlier one of another lane of the room finish first. */
+  blocked: boolean;
+}
+
+/** A room's queues: the main one and its lanes, and how many items the room has had. */
+interface RoomGroup {
+  readonly queues: Set<string>;
+  seq: number;
 }
 
 /** A room whose recent load is under this counts as quiet (about one step in the last half-life). */
@@ -44,11 +56,19 @@ const QUIET_EXTRA = 4;
  * least lately (each step adds one to a room's load, which halves every `halfLifeMs`), so a
  * quiet customer's message goes ahead of rooms that are flooding, and a flooding room still
  * gets its turn as its load decays. A room that must wait gives its slot back.
+ *
+ * A room may also have lanes (the operators room: one per thread). A lane's items run in
+ * order, beside the room's other lanes; an item pushed without a lane waits for every earlier
+ * item of the room's lanes, and later lane items wait for it, so it keeps its place in the
+ * room's order.
  */
 export class RoomScheduler<T> {
   private readonly rooms = new Map<string, RoomQueue<T>>();
+  private readonly groups = new Map<string, RoomGroup>();
   private readonly ready = new Set<string>();
   private inFlight = 0;
+  /** Slots lent by those waiting in `settled`. */
+  private lent = 0;
   private queued = 0;
   private pushes = 0;
   private stopped = false;
@@ -78,25 +98,50 @@ export class RoomScheduler<T> {
     return this.inFlight;
   }
 
-  push(room: string, item: T): void {
+  /** Queues `item` in `room`, or in one of its lanes (see the class comment). */
+  push(room: string, item: T, lane?: string): void {
     if (this.stopped) return;
     if (++this.pushes % 1000 === 0) this.forgetIdleRooms();
-    let queue = this.rooms.get(room);
-    if (queue === undefined) {
-      queue = { items: [], pushed: 0, finished: 0, settledWaiters: [], load: 0, loadAt: performance.now(), running: false, timer: undefined };
-      this.rooms.set(room, queue);
+    const key = lane === undefined ? room : `${room}\n${lane}`;
+    let group = this.groups.get(room);
+    if (group === undefined) {
+      group = { queues: new Set(), seq: 0 };
+      this.groups.set(room, group);
     }
-    if (queue.items.length === 0 && !queue.running && queue.timer === undefined) this.ready.add(room);
-    queue.items.push(item);
+    let queue = this.rooms.get(key);
+    if (queue === undefined) {
+      queue = { room, lane: lane !== undefined, items: [], pushed: 0, finished: 0, settledWaiters: [], load: 0, loadAt: performance.now(), running: false, timer: undefined, blocked: false };
+      this.rooms.set(key, queue);
+      group.queues.add(key);
+    }
+    if (queue.items.length === 0 && !queue.running && queue.timer === undefined) this.ready.add(key);
+    queue.items.push({ item, seq: group.seq++ });
     queue.pushed += 1;
     this.queued += 1;
     this.pump();
   }
 
-  /** Resolves once every item pushed for `room` so far is finished (or dropped by stop). */
-  settled(room: string): Promise<void> {
-    const queue = this.rooms.get(room);
-    if (queue === undefined || this.stopped || queue.finished >= queue.pushed) return Promise.resolve();
+  /**
+   * Resolves once every item pushed for `room` (and its lanes) so far is finished (or dropped
+   * by stop). Whoever waits lends a slot meanwhile: a step that waits for another room (a
+   * close, for the customer room) cannot hold up the items it waits for, however many wait.
+   */
+  async settled(room: string): Promise<void> {
+    const keys = [...(this.groups.get(room)?.queues ?? [])];
+    const waits = keys.map((key) => this.queueSettled(key)).filter((w) => w !== undefined);
+    if (waits.length === 0) return;
+    this.lent += 1;
+    this.pump();
+    try {
+      await Promise.all(waits);
+    } finally {
+      this.lent -= 1;
+    }
+  }
+
+  private queueSettled(key: string): Promise<void> | undefined {
+    const queue = this.rooms.get(key);
+    if (queue === undefined || this.stopped || queue.finished >= queue.pushed) return undefined;
     const mark = queue.pushed;
     return new Promise((resolve) => queue.settledWaiters.push({ mark, resolve }));
   }
@@ -138,13 +183,41 @@ export class RoomScheduler<T> {
       // Past the cap, only a room that has hardly been served lately may start (a quiet
       // customer's message, not another turn of a flood), up to a few more at once.
       const quiet = queue !== undefined && queue.load < QUIET_LOAD;
-      if (this.inFlight >= this.cap && !(quiet && this.inFlight < this.cap + QUIET_EXTRA)) return;
+      const cap = this.cap + this.lent;
+      if (this.inFlight >= cap && !(quiet && this.inFlight < cap + QUIET_EXTRA)) return;
       this.ready.delete(room);
-      const item = queue?.items[0];
-      if (queue === undefined || item === undefined) continue;
+      const head = queue?.items[0];
+      if (queue === undefined || head === undefined) continue;
+      if (this.mustWaitForLanes(queue, head.seq)) {
+        queue.blocked = true;
+        continue;
+      }
       queue.running = true;
       this.inFlight += 1;
-      void this.run(room, queue, item);
+      void this.run(room, queue, head.item);
+    }
+  }
+
+  /** A lane's head waits for an earlier item of the main queue; the main queue's for earlier lane items. */
+  private mustWaitForLanes(queue: RoomQueue<T>, seq: number): boolean {
+    const group = this.groups.get(queue.room);
+    if (group === undefined || group.queues.size < 2) return false;
+    for (const key of group.queues) {
+      const other = this.rooms.get(key);
+      if (other === undefined || other === queue || other.lane === queue.lane) continue;
+      const first = other.items[0];
+      if (first !== undefined && first.seq < seq) return true;
+    }
+    return false;
+  }
+
+  /** After an item of a room with lanes finished: its blocked queues may go now. */
+  private unblock(room: string): void {
+    for (const key of this.groups.get(room)?.queues ?? []) {
+      const queue = this.rooms.get(key);
+      if (queue === undefined || !queue.blocked) continue;
+      queue.blocked = false;
+      if (queue.items.length > 0 && !queue.running && queue.timer === undefined) this.ready.add(key);
     }
   }
 
@@ -169,7 +242,12 @@ export class RoomScheduler<T> {
     const now = performance.now();
     for (const [room, queue] of this.rooms) {
       const idle = queue.items.length === 0 && !queue.running && queue.timer === undefined && queue.settledWaiters.length === 0;
-      if (idle && this.decay(queue, now) < 0.01) this.rooms.delete(room);
+      if (idle && this.decay(queue, now) < 0.01) {
+        this.rooms.delete(room);
+        const group = this.groups.get(queue.room);
+        group?.queues.delete(room);
+        if (group?.queues.size === 0) this.groups.delete(queue.room);
+      }
     }
   }
 
@@ -183,7 +261,7 @@ export class RoomScheduler<T> {
   private async run(room: string, queue: RoomQueue<T>, item: T): Promise<void> {
     let result: StepResult;
     try {
-      result = await this.options.step(room, item);
+      result = await this.options.step(queue.room, item);
     } catch {
       result = { kind: "done" };
     }
@@ -195,7 +273,8 @@ export class RoomScheduler<T> {
       queue.items.shift();
       this.queued -= 1;
       queue.finished += 1;
-      this.options.finished(room, item);
+      this.options.finished(queue.room, item);
+      this.unblock(queue.room);
       this.wake(this.drainWaiters);
       const reached = queue.settledWaiters.filter((w) => w.mark <= queue.finished);
       for (const waiter of reached) {

@@ -16,6 +16,8 @@ import { GapReader } from "./gap.ts";
 import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
 import type { JsonObject } from "./json.ts";
 import { parseInvite, parseTimelineEvent } from "./parse.ts";
+import { PositionWriter } from "./position-writer.ts";
+import { ThreadLanes } from "./thread-lanes.ts";
 import { RoomScheduler, type StepResult } from "./room-scheduler.ts";
 import { FIRST_SYNC_FILTER, SyncRequests, type HomeserverStatus } from "./sync-requests.ts";
 
@@ -68,6 +70,11 @@ export interface SyncPipelineOptions {
   readonly maxQueued?: number;
   /** First wait before an event or gap is tried again, doubling to 30 s; default 1 s. */
   readonly retryBaseMs?: number;
+  /**
+   * The operators room: its threads are handled side by side, each in order (one request's
+   * close does not hold up another's replies); its other events keep their place among them.
+   */
+  readonly threadedRoom?: RoomId;
   /** Stops the pipeline for good (the connection is closing), in addition to run's own signal. */
   readonly signal?: AbortSignal;
 }
@@ -105,18 +112,16 @@ export class SyncPipeline implements EventInbox {
   private inflow = 0;
   private inflowAt = performance.now();
   private skippedGaps = 0;
-  private saving: Promise<void> = Promise.resolve();
-  /** Aborted while stopping: retries of a failed save end. */
-  private stopping: AbortSignal = new AbortController().signal;
-  private lastSaved: string | undefined;
+  private readonly position: PositionWriter;
+  private readonly lanes = new ThreadLanes();
 
   constructor(private readonly options: SyncPipelineOptions) {
     this.pollMs = options.pollMs ?? 30_000;
     this.timelineLimit = options.timelineLimit ?? 100;
+    this.position = new PositionWriter(options.state, options.logger);
     this.requests = new SyncRequests(options.api, options.botUser, options.logger, this.pollMs, this.timelineLimit);
   }
 
-  /** At least two: closing a request waits for the customer room, which needs a slot too. */
   private get liveCap(): number {
     return Math.max(2, this.options.maxInFlight ?? 8);
   }
@@ -152,15 +157,12 @@ export class SyncPipeline implements EventInbox {
   async run(handler: EventHandler, signal?: AbortSignal): Promise<void> {
     if (this.running !== undefined) throw new Error("the sync pipeline is already running");
     const controller = new AbortController();
-    this.stopping = controller.signal;
     const stop = (): void => controller.abort();
     for (const s of [this.options.signal, signal]) {
       if (s?.aborted === true) stop();
       s?.addEventListener("abort", stop, { once: true });
     }
     const scheduler = new RoomScheduler<Item>({
-      // At least two: closing a request (in the operators room's step) waits for the customer
-      // room's earlier events, which need a slot of their own.
       maxInFlight: this.liveCap,
       step: (_key, item) => this.step(item, handler, controller.signal),
       finished: (_room, item) => {
@@ -179,7 +181,7 @@ export class SyncPipeline implements EventInbox {
       controller.abort();
       await scheduler.stop();
       this.saveProgress();
-      await this.saving;
+      await this.position.flushed();
       for (const s of [this.options.signal, signal]) s?.removeEventListener("abort", stop);
       this.running = undefined;
     }
@@ -199,7 +201,7 @@ export class SyncPipeline implements EventInbox {
 
   private async fetch(scheduler: RoomScheduler<Item>, signal: AbortSignal): Promise<void> {
     let since = await this.options.state.getToken();
-    this.lastSaved = since;
+    this.position.begin(since, signal);
     if (since === undefined) {
       since = await this.firstSync(scheduler, signal);
       if (since === undefined) return;
@@ -278,7 +280,7 @@ export class SyncPipeline implements EventInbox {
         for (const raw of events) {
           // The bot's own events (its relays, most of a busy operators room) need no handling.
           if (stringAt(raw, "sender") === this.options.botUser) continue;
-          this.push(scheduler, room, { kind: "event", room, batch, received, source: { raw }, attempts: 0 });
+          this.push(scheduler, room, { kind: "event", room, batch, received, source: { raw }, attempts: 0 }, room === this.options.threadedRoom ? this.lanes.laneOf(raw) : undefined);
           arrived += 1;
         }
       }
@@ -297,9 +299,9 @@ export class SyncPipeline implements EventInbox {
     }
   }
 
-  private push(scheduler: RoomScheduler<Item>, key: string, item: Item): void {
+  private push(scheduler: RoomScheduler<Item>, key: string, item: Item, lane?: string): void {
     this.tracker.add(item.batch);
-    scheduler.push(key, item);
+    scheduler.push(key, item, lane);
   }
 
   // --- handling -------------------------------------------------------------------------------
@@ -405,29 +407,10 @@ export class SyncPipeline implements EventInbox {
 
   // --- the position ----------------------------------------------------------------------------
 
-  /** Saves the newest fully handled position, one save at a time; a failed save is retried. */
+  /** Saves the newest fully handled position (see PositionWriter). */
   private saveProgress(): void {
     this.reportPending();
-    const token = this.tracker.takeDone();
-    // An idle long-poll often ends where it began: nothing new to save.
-    if (token === undefined || token === this.lastSaved) return;
-    this.lastSaved = token;
-    this.saving = this.saving.then(() => this.save(token));
-  }
-
-  private async save(token: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.options.state.setToken(token);
-        return;
-      } catch (error) {
-        // Not saving only means replaying more after a crash: try a while, not forever, and
-        // not at all past a stop (the next start replays from the last position saved).
-        if (attempt === 0) this.options.logger.warn("could not save the sync position; retrying", { error: messageOf(error) });
-        if (this.stopping.aborted || attempt >= 20) return;
-        await sleep(backoff(attempt, 500, 10_000), this.stopping);
-      }
-    }
+    this.position.write(this.tracker.takeDone());
   }
 
   private reportPending(): void {
