@@ -41,8 +41,8 @@ export async function seedTickets(file: string, opts: SeedOptions): Promise<void
           const question = parseEventId(`$seedq${i}`);
           const answer = parseEventId(`$seeda${i}`);
           const ops = parseRoomId("!seedops:localhost");
-          await tx.relays.record({ ticketId: ticket.id, kind: "customer-to-thread", sourceRoom: room, sourceEvent: question, targetRoom: ops, targetEvent: parseEventId(`$seedqc${i}`) });
-          await tx.relays.record({ ticketId: ticket.id, kind: "operator-to-customer", sourceRoom: ops, sourceEvent: answer, targetRoom: room, targetEvent: parseEventId(`$seedac${i}`) });
+          await tx.relays.record({ ticketId: ticket.id, kind: "customer-to-thread", sourceRoom: room, sourceSender: null, sourceEvent: question, targetRoom: ops, targetEvent: parseEventId(`$seedqc${i}`) });
+          await tx.relays.record({ ticketId: ticket.id, kind: "operator-to-customer", sourceRoom: ops, sourceSender: null, sourceEvent: answer, targetRoom: room, targetEvent: parseEventId(`$seedac${i}`) });
           await tx.journal.markHandled(question, openedAt);
           await tx.journal.markHandled(answer, openedAt);
         }

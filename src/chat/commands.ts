@@ -29,6 +29,11 @@ export interface ChatCommand {
   readonly summary: string;
   /** Must be sent in the thread of an open request. */
   readonly needsTicket: boolean;
+  /**
+   * When running it with these arguments needs the `power.level` in the operators room: what
+   * it would do, for the refusal ("change an option"). Without it, any member may run it.
+   */
+  readonly privileged?: (args: string) => string | undefined;
   run(input: ChatInput): Promise<ChatReply>;
 }
 
@@ -89,6 +94,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     usage: "start MXID",
     summary: "start a request with MXID: the bot opens a direct chat with them and a thread here",
     needsTicket: false,
+    privileged: () => "start a request with someone",
     async run(input) {
       const user = parseUserId(argumentOrUsage(input.args, "start @user:example.com"));
       const ticket = await startTicket(input.deps, user, `start:${input.event.eventId}`);
@@ -113,6 +119,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     usage: "config [KEY [VALUE]]",
     summary: "list the options, show one, or set one",
     needsTicket: false,
+    privileged: (args) => (args.trim().split(/\s+/).length >= 2 ? "change an option" : undefined),
     async run(input) {
       const [key, ...rest] = input.args.split(/\s+/).filter((w) => w !== "");
       if (key === undefined || rest.length === 0) return showOptions(input.deps.options, key).join("\n");
@@ -133,7 +140,8 @@ function argumentOrUsage(args: string, usage: string): string {
 export function helpText(prefix: string): string {
   const lines = CHAT_COMMANDS.map((c) => {
     const aliases = c.aliases.length > 0 ? ` (also: ${c.aliases.join(", ")})` : "";
-    return `- \`${prefix} ${c.usage}\`${aliases}: ${c.summary}`;
+    const power = c.privileged === undefined ? "" : ` (${c.name === "config" ? "setting one needs" : "needs"} the power level in option power.level)`;
+    return `- \`${prefix} ${c.usage}\`${aliases}: ${c.summary}${power}`;
   });
   return ["Commands (send them in a request's thread):", ...lines].join("\n");
 }

@@ -41,6 +41,15 @@ export class ChatDispatcher implements CommandRunner {
           : `Request #${ticket.id} is already closed.`);
         return;
       }
+      const what = command.privileged?.(parsed.args);
+      if (what !== undefined) {
+        const needed = this.deps.options.get("power.level");
+        const has = needed === 0 ? 0 : await this.deps.messenger.powerLevel(this.deps.operatorsRoom, event.sender);
+        if (has < needed) {
+          await reply(`To ${what} you need power level ${needed} in this room; yours is ${has}. (Option power.level sets the level.)`);
+          return;
+        }
+      }
       const text = await command.run({ args: parsed.args, event, ticket, deps: this.deps });
       if (text !== undefined) await reply(text);
     } catch (error) {

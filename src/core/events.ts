@@ -9,6 +9,13 @@ export interface MediaRef {
   readonly info?: Readonly<Record<string, unknown>>;
 }
 
+/** The msgtypes whose `url` is a file to copy; any other msgtype is relayed as text. */
+const MEDIA_MSGTYPES: ReadonlySet<string> = new Set(["m.image", "m.file", "m.audio", "m.video"]);
+
+export function isMediaMsgtype(msgtype: string): boolean {
+  return MEDIA_MSGTYPES.has(msgtype);
+}
+
 /** The body of a message as a person wrote it. */
 export interface MessageBody {
   /** `m.text`, `m.notice`, `m.emote`, `m.image`, `m.file`, `m.audio`, `m.video`, … */

@@ -201,6 +201,23 @@ export function roomListOption<const K extends string>(key: K, description: stri
   });
 }
 
+/** A whole number from `min` to `max`. */
+export function integerOption<const K extends string>(key: K, dflt: number, description: string, min: number, max: number): OptionDef<K, number> {
+  return defineOption(key, {
+    default: String(dflt),
+    description,
+    accepts: `a whole number from ${min} to ${max}`,
+    parse(raw, reject) {
+      const word = raw.trim();
+      if (!/^-?\d+$/.test(word)) return reject(`"${raw}" is not a whole number`);
+      const n = Number(word);
+      if (n < min || n > max) return reject(`${n} is not from ${min} to ${max}`);
+      return n;
+    },
+    format: (value) => String(value),
+  });
+}
+
 /** A duration of at least `minMs`, or 0 to turn the option off. */
 export function durationOption<const K extends string>(key: K, dflt: string, description: string, minMs: number): OptionDef<K, number> {
   return defineOption(key, {

@@ -4,6 +4,7 @@ import {
   booleanOption,
   choiceOption,
   durationOption,
+  integerOption,
   prefixOption,
   roomListOption,
   templateOption,
@@ -103,6 +104,13 @@ export const OPTION_TABLE = [
     "7d",
     "Close requests with no activity for this long, sending text.done.auto; 0 never closes them.",
     MIN_AUTOCLOSE_MS,
+  ),
+  integerOption(
+    "power.level",
+    50,
+    "Power level in the operators room needed for the commands that change what the bot does or whom it contacts (`start`, `config KEY VALUE`); 0 lets every member run them.",
+    0,
+    1000,
   ),
 ] as const;
 

@@ -78,6 +78,8 @@ export interface Messenger {
   profile(user: UserId): Promise<Profile>;
   /** Users whose membership is join (and, with `includeInvited`, invite). */
   members(room: RoomId, includeInvited?: boolean): Promise<UserId[]>;
+  /** The user's power level in the room (its `m.room.power_levels`, or the spec's defaults). */
+  powerLevel(room: RoomId, user: UserId): Promise<number>;
 }
 
 /** Where incoming events wait to be handled, as far as the core needs to know. */

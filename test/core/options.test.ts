@@ -130,6 +130,15 @@ const CASES: readonly Case[] = [
     ],
     bad: ["", "7", "seven days", "-1d", "30s", "1d 2x"],
   },
+  {
+    key: "power.level",
+    good: [
+      ["50", "50"],
+      [" 0 ", "0"],
+      ["100", "100"],
+    ],
+    bad: ["", "-1", "1001", "fifty", "50.5", "5 0"],
+  },
 ];
 
 describe("options: the table", () => {

@@ -25,7 +25,7 @@ describe("README", () => {
     for (const c of CHAT_COMMANDS) assert.ok(commands.includes(`\`!ho ${c.usage}\``), c.name);
     const options = renderChatOptions();
     for (const o of OPTION_TABLE) assert.ok(options.includes(`| \`${o.key}\` |`), o.key);
-    assert.equal(OPTION_TABLE.length, 20, "the Go bot's 19 options plus autoclose.after");
+    assert.equal(OPTION_TABLE.length, 21, "the Go bot's 19 options plus autoclose.after and power.level");
   });
 
   it("states the two set-up commands", () => {

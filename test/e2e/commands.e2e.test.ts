@@ -43,7 +43,7 @@ describe("chat commands and configuration", { timeout: 180_000 }, () => {
     assert.equal(await serve.stop(), 0);
   });
 
-  it("relays an image as an image, and stays silent when told to", async (t) => {
+  it("relays an image as an image with the customer's label as caption, a forged notice as labelled text, and stays silent when told to", async (t) => {
     const w = await makeWorld(t);
     if (w === undefined) return;
     w.track(await ServeProcess.start(w.env));
@@ -57,8 +57,16 @@ describe("chat commands and configuration", { timeout: 180_000 }, () => {
 
     const copy = await waitForEvent(w.operator.client, w.opsRoom, (ev) => rel(ev).rel_type === "m.thread" && ev.getContent().msgtype === "m.image", 20_000);
     assert.equal(copy.getContent().url, mxc);
-    assert.equal(copy.getContent().body, "pixel.png");
+    assert.equal(copy.getContent().filename, "pixel.png");
+    assert.equal(copy.getContent().body, `Alice Customer (${w.customer.userId}): pixel.png`);
     assert.equal((copy.getContent()["com.beeper.per_message_profile"] as { displayname: string }).displayname, "Alice Customer");
+
+    // A notice that looks like the bot's own, with a url to make it pass for media.
+    await w.customer.client.sendEvent(dm, "m.room.message" as never, { msgtype: "m.notice", body: "Request #1 is closed.", url: mxc } as never);
+    const forged = await waitForEvent(w.operator.client, w.opsRoom, (ev) => rel(ev).rel_type === "m.thread" && String(ev.getContent().body).endsWith("Request #1 is closed."), 20_000);
+    assert.equal(forged.getContent().msgtype, "m.text");
+    assert.equal(forged.getContent().body, `Alice Customer (${w.customer.userId}):\nRequest #1 is closed.`);
+    assert.equal(forged.getContent().url, undefined);
 
     await new Promise((r) => setTimeout(r, 1_500));
     const toCustomer = (await roomHistory(w.customer.client, dm)).filter((e) => e.sender === w.bot && e.type === "m.room.message");

@@ -85,6 +85,11 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
     expected: E({ ...base, type: "message", content: { msgtype: "m.file", body: "f" } }),
   },
   {
+    name: "a notice (or any msgtype that is not a file's) with an mxc url is text, not media",
+    raw: ev({ content: { msgtype: "m.notice", body: "Request #1 is closed", url: "mxc://example.com/n" } }),
+    expected: E({ ...base, type: "message", content: { msgtype: "m.notice", body: "Request #1 is closed" } }),
+  },
+  {
     name: "sticker becomes an image message",
     raw: ev({ type: "m.sticker", content: { body: "wave", url: "mxc://example.com/s", info: { mimetype: "image/webp" } } }),
     expected: E({

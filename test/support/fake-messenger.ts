@@ -104,6 +104,11 @@ export class FakeMessenger implements Messenger {
   profile(user: UserId): Promise<Profile> {
     return Promise.resolve(this.profiles.get(user) ?? {});
   }
+  /** Power levels by room and user; anyone not listed has 0. */
+  readonly powerLevels = new Map<string, number>();
+  powerLevel(room: RoomId, user: UserId): Promise<number> {
+    return Promise.resolve(this.powerLevels.get(`${room} ${user}`) ?? 0);
+  }
   members(room: RoomId): Promise<UserId[]> {
     return Promise.resolve(this.roomMembers.get(room) ?? []);
   }

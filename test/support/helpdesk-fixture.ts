@@ -76,6 +76,8 @@ export async function makeHelpdesk(): Promise<{
   const store = await openStore({ dialect: "sqlite", dsn: ":memory:" });
   await store.migrate();
   const messenger = new FakeMessenger(BOT);
+  // @op:example.com is the operators room's admin; other operators have the default level 0.
+  messenger.powerLevels.set(`${OPS} @op:example.com`, 100);
   const clock = new ManualClock();
   const metrics = new CountingMetrics();
   const logger = new MemoryLogger();

@@ -8,7 +8,8 @@ import type { Logger, Messenger, Profile } from "../../core/ports.ts";
 import { RefusedError } from "../../core/errors.ts";
 import { MatrixRequestError, Method, path } from "./api.ts";
 import type { MatrixApi } from "./api.ts";
-import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
+import { arrayAt, isObject, numberAt, objectAt, stringAt } from "./json.ts";
+import type { JsonObject } from "./json.ts";
 import { renderEdit, renderMessage, renderReaction } from "./render.ts";
 import type { EventContent } from "./render.ts";
 
@@ -126,6 +127,20 @@ export class MatrixMessenger implements Messenger {
       ...(displayname === undefined ? {} : { displayname }),
       ...(avatarUrl === undefined ? {} : { avatarUrl }),
     };
+  }
+
+  async powerLevel(room: RoomId, user: UserId): Promise<number> {
+    let levels: JsonObject | undefined;
+    try {
+      levels = await this.api.requestObject(Method.Get, path`/rooms/${room}/state/m.room.power_levels/`, { room });
+    } catch (error) {
+      // No power levels event: the spec's defaults (the creator has 100; we cannot tell who
+      // that is here, so nobody counts as privileged).
+      if (error instanceof MatrixRequestError && error.status === 404) return 0;
+      throw error;
+    }
+    const users = objectAt(levels, "users");
+    return numberAt(users, user) ?? numberAt(levels, "users_default") ?? 0;
   }
 
   async members(room: RoomId, includeInvited = false): Promise<UserId[]> {

@@ -2,6 +2,7 @@
 // malformed or of no interest yields undefined, nothing throws.
 import { createHash } from "node:crypto";
 import type { IncomingEvent, InviteEvent, MediaRef, MembershipEvent, MessageBody } from "../../core/events.ts";
+import { isMediaMsgtype } from "../../core/events.ts";
 import { parseEventId, parseUserId } from "../../core/ids.ts";
 import type { EventId, RoomId, UserId } from "../../core/ids.ts";
 import { arrayAt, isObject, numberAt, objectAt, stringAt } from "./json.ts";
@@ -130,7 +131,7 @@ function messageBody(content: JsonObject): MessageBody | undefined {
   const body = stringAt(content, "body");
   if (msgtype === undefined || body === undefined) return undefined;
   const html = stringAt(content, "format") === "org.matrix.custom.html" ? stringAt(content, "formatted_body") : undefined;
-  const media = mediaOf(content);
+  const media = isMediaMsgtype(msgtype) ? mediaOf(content) : undefined;
   return {
     msgtype,
     body,

@@ -173,11 +173,18 @@ ALTER TABLE tickets ADD COLUMN greeted_at BIGINT;
 UPDATE tickets SET greeted_at = opened_at;
 `;
 
+// Who sent a relayed event: an edit or a redaction only acts on a copy when it comes from the
+// same person. Relays recorded before this version have none; they are not edited or redacted.
+const RELAY_SENDER = `
+ALTER TABLE relays ADD COLUMN source_sender TEXT;
+`;
+
 /** Every migration, in the order it must be applied. Append only; never edit an applied one. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: { sqlite: initialSchema("sqlite"), postgres: initialSchema("postgres") } },
   { version: 2, name: "ledger and jobs", sql: { sqlite: ledgerAndJobs("sqlite"), postgres: ledgerAndJobs("postgres") } },
   { version: 3, name: "greeting state", sql: { sqlite: GREETING_STATE, postgres: GREETING_STATE } },
+  { version: 4, name: "relay sender", sql: { sqlite: RELAY_SENDER, postgres: RELAY_SENDER } },
 ];
 
 /**

@@ -1,6 +1,6 @@
-import type { EventId, RoomId, TicketId } from "../../core/ids.ts";
+import type { EventId, RoomId, TicketId, UserId } from "../../core/ids.ts";
 import type { EventJournal, Ledger, RelayKind, RelayLog, RelayRecord } from "../../core/ports/storage.ts";
-import { int, text } from "./sql.ts";
+import { int, text, textOrNull } from "./sql.ts";
 import type { Row, SqlExecutor } from "./sql.ts";
 import { requireTicket } from "./sql-tickets.ts";
 
@@ -18,10 +18,10 @@ export class SqlRelayLog implements RelayLog {
   async record(record: RelayRecord): Promise<void> {
     // Inserts nothing for an unknown ticket rather than failing its foreign key (see requireTicket).
     const added = await this.#db.run(
-      `INSERT INTO relays (source_event, ticket_id, kind, source_room, target_room, target_event)
-       SELECT ?, id, ?, ?, ?, ? FROM tickets WHERE id = ?
+      `INSERT INTO relays (source_event, ticket_id, kind, source_room, source_sender, target_room, target_event)
+       SELECT ?, id, ?, ?, ?, ?, ? FROM tickets WHERE id = ?
        ON CONFLICT (source_event) DO NOTHING`,
-      [record.sourceEvent, record.kind, record.sourceRoom, record.targetRoom, record.targetEvent, record.ticketId],
+      [record.sourceEvent, record.kind, record.sourceRoom, record.sourceSender, record.targetRoom, record.targetEvent, record.ticketId],
     );
     if (added === 0) await requireTicket(this.#db, record.ticketId);
   }
@@ -95,6 +95,7 @@ function toRelay(row: Row): RelayRecord {
     kind: relayKind(text(row, "kind")),
     sourceRoom: text(row, "source_room") as RoomId,
     sourceEvent: text(row, "source_event") as EventId,
+    sourceSender: textOrNull(row, "source_sender") as UserId | null,
     targetRoom: text(row, "target_room") as RoomId,
     targetEvent: text(row, "target_event") as EventId,
   };

@@ -63,6 +63,8 @@ export interface RelayRecord {
   readonly kind: RelayKind;
   readonly sourceRoom: RoomId;
   readonly sourceEvent: EventId;
+  /** Who sent the source event (null for relays recorded before it was kept). */
+  readonly sourceSender: UserId | null;
   readonly targetRoom: RoomId;
   readonly targetEvent: EventId;
 }

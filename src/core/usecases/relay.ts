@@ -1,5 +1,5 @@
 import { displayName, type HelpdeskDeps } from "../deps.ts";
-import type { EditEvent, MessageBody, MessageEvent, OutgoingMessage, ReactionEvent, RedactionEvent } from "../events.ts";
+import { isMediaMsgtype, type EditEvent, type MessageBody, type MessageEvent, type OutgoingMessage, type ReactionEvent, type RedactionEvent } from "../events.ts";
 import { bridgeSource } from "../bridge-source.ts";
 import { serverOf, type EventId, type UserId } from "../ids.ts";
 import { neutraliseRoomMention, sanitizeHtml, stripReplyFallback, textToHtml, userLink, escapeHtml } from "../format.ts";
@@ -19,14 +19,18 @@ export async function customerCopy(deps: HelpdeskDeps, ticket: Ticket, sender: U
     ...(profile.avatarUrl === undefined ? {} : { avatarUrl: profile.avatarUrl }),
   };
   const base = { threadRoot: ticket.threadRoot ?? undefined, profile: perMessageProfile, mentions: [] as UserId[] };
-  if (content.media !== undefined) {
-    return { ...withoutUndefined(base), msgtype: content.msgtype, body: neutraliseRoomMention(content.body), media: content.media };
-  }
   const label = name === sender ? sender : `${name} (${sender})`;
+  if (content.media !== undefined && isMediaMsgtype(content.msgtype)) {
+    // The label is the caption; the file keeps its name (clients show a caption when the two differ).
+    const media = { ...content.media, filename: content.media.filename ?? content.body };
+    return { ...withoutUndefined(base), msgtype: content.msgtype, body: neutraliseRoomMention(`${label}: ${content.body}`), media };
+  }
   const inner = content.html !== undefined ? sanitizeHtml(content.html) : textToHtml(content.body);
+  // Whatever the customer's msgtype (a notice, an emote, one we do not know), the copy is their
+  // labelled text: nothing from a customer can pass for the bot's own notices.
   return {
     ...withoutUndefined(base),
-    msgtype: content.msgtype === "m.emote" || content.msgtype === "m.notice" ? "m.text" : content.msgtype,
+    msgtype: "m.text",
     body: neutraliseRoomMention(`${label}:\n${content.body}`),
     html: neutraliseRoomMention(`<a href="${escapeHtml(userLink(sender))}">${escapeHtml(name)}</a>:<br>${inner}`),
   };
@@ -73,7 +77,7 @@ function record(deps: HelpdeskDeps, ticket: Ticket, kind: RelayKind, event: Mess
   const targetRoom = kind === "customer-to-thread" ? deps.operatorsRoom : ticket.customerRoom;
   const at = deps.clock.now();
   outcome.write(async (tx) => {
-    await tx.relays.record({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom, targetEvent: target });
+    await tx.relays.record({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, sourceSender: event.sender, targetRoom, targetEvent: target });
     await tx.tickets.touch(ticket.id, at);
   });
 }
@@ -81,8 +85,11 @@ function record(deps: HelpdeskDeps, ticket: Ticket, kind: RelayKind, event: Mess
 /** Applies an edit to the copy of the edited message, on whichever side it is. */
 export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditEvent, outcome: Outcome): Promise<void> {
   const relay = await deps.store.relays.bySource(event.target);
-  // Only an edit in the original's own room counts (an event id is no secret).
-  if (relay === undefined || relay.sourceRoom !== event.room || relay.ticketId !== ticket.id) return;
+  // Only its author's edit, in the original's own room, counts (an event id is no secret).
+  if (relay === undefined || relay.sourceRoom !== event.room || relay.ticketId !== ticket.id || relay.sourceSender !== event.sender) {
+    deps.logger.info("an edit of a message that is not the editor's own relayed one was not relayed", { event: event.eventId, sender: event.sender });
+    return;
+  }
   const copy = relay.kind === "customer-to-thread"
     ? await customerCopy(deps, ticket, event.sender, event.content)
     : operatorCopy(event.content, false);
@@ -101,8 +108,11 @@ export async function relayEdit(deps: HelpdeskDeps, ticket: Ticket, event: EditE
 export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: ReactionEvent, outcome: Outcome): Promise<void> {
   const { relays } = deps.store;
   if (await relays.bySource(event.eventId)) return;
-  const asCopy = await relays.byTarget(event.target);
-  const asOriginal = asCopy === undefined ? await relays.bySource(event.target) : undefined;
+  // Only a message of this ticket, seen in the room the reaction is in (an event id is no secret).
+  const copyHere = await relays.byTarget(event.target);
+  const asCopy = copyHere?.targetRoom === event.room && copyHere.ticketId === ticket.id ? copyHere : undefined;
+  const originalHere = asCopy === undefined ? await relays.bySource(event.target) : undefined;
+  const asOriginal = originalHere?.sourceRoom === event.room && originalHere.ticketId === ticket.id ? originalHere : undefined;
   const [room, target] = asCopy !== undefined
     ? [asCopy.sourceRoom, asCopy.sourceEvent]
     : asOriginal !== undefined
@@ -111,13 +121,14 @@ export async function relayReaction(deps: HelpdeskDeps, ticket: Ticket, event: R
   if (room === undefined) return;
   const copy = await deps.messenger.react(room, target, event.key, `react:${event.eventId}`);
   const kind: RelayKind = event.room === deps.operatorsRoom ? "operator-to-customer" : "customer-to-thread";
-  outcome.write((tx) => tx.relays.record({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, targetRoom: room, targetEvent: copy }));
+  outcome.write((tx) => tx.relays.record({ ticketId: ticket.id, kind, sourceRoom: event.room, sourceEvent: event.eventId, sourceSender: event.sender, targetRoom: room, targetEvent: copy }));
 }
 
 /** Redacts the copy of a redacted message or reaction. */
 export async function relayRedaction(deps: HelpdeskDeps, event: RedactionEvent): Promise<void> {
   const relay = await deps.store.relays.bySource(event.target);
-  // Only a redaction in the original's own room counts (an event id is no secret).
-  if (relay === undefined || relay.sourceRoom !== event.room) return;
+  // Only its author's redaction, in the original's own room, counts (an event id is no secret;
+  // a moderator removing someone else's message removes it here only).
+  if (relay === undefined || relay.sourceRoom !== event.room || relay.sourceSender !== event.sender) return;
   await deps.messenger.redact(relay.targetRoom, relay.targetEvent, event.reason, `redact:${event.eventId}`);
 }

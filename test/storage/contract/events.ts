@@ -16,6 +16,7 @@ export function eventContract(h: Harness): void {
         kind: "customer-to-thread",
         sourceRoom: room("r"),
         sourceEvent: event("from-customer"),
+        sourceSender: user("alice"),
         targetRoom: room("operators"),
         targetEvent: event("in-thread"),
       };
@@ -32,6 +33,7 @@ export function eventContract(h: Harness): void {
         kind: "operator-to-customer",
         sourceRoom: room("operators"),
         sourceEvent: event("from-operator"),
+        sourceSender: null,
         targetRoom: room("r"),
         targetEvent: event("to-customer"),
       };
@@ -48,6 +50,7 @@ export function eventContract(h: Harness): void {
           ticketId: parseTicketId(404),
           kind: "bot",
           sourceRoom: room("r"),
+          sourceSender: null,
           sourceEvent: event("s"),
           targetRoom: room("o"),
           targetEvent: event("t"),

@@ -20,6 +20,7 @@ export function transactionContract(h: Harness): void {
             ticketId: ticket.id,
             kind: "customer-to-thread",
             sourceRoom: room("r"),
+            sourceSender: user("alice"),
             sourceEvent: event("question"),
             targetRoom: room("ops"),
             targetEvent: event("copy"),
@@ -84,7 +85,7 @@ export function transactionContract(h: Harness): void {
       const missing = parseTicketId(404);
       await store.transaction(async (tx) => {
         await tx.kv.set("ns", "before", "1");
-        await assert.rejects(tx.relays.record({ ticketId: missing, kind: "bot", sourceRoom: room("r"), sourceEvent: event("s"), targetRoom: room("o"), targetEvent: event("t") }), isNotFound);
+        await assert.rejects(tx.relays.record({ ticketId: missing, kind: "bot", sourceRoom: room("r"), sourceSender: null, sourceEvent: event("s"), targetRoom: room("o"), targetEvent: event("t") }), isNotFound);
         await assert.rejects(tx.notes.markSynced(missing, 1), isNotFound);
         await assert.rejects(tx.tickets.setTitle(missing, "x"), isNotFound);
         await tx.kv.set("ns", "after", "1");
