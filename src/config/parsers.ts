@@ -181,6 +181,16 @@ function isIpOrCidr(item: string): boolean {
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
+/** An IP address to listen on (IPv4 or IPv6). */
+export function ipAddress(): Parser<string> {
+  return (raw) => {
+    if (typeof raw !== "string") return bad(`expected an IP address, got ${typeName(raw)}`);
+    const trimmed = raw.trim();
+    if (isIP(trimmed) === 0) return bad(`${JSON.stringify(trimmed)} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`);
+    return ok(trimmed);
+  };
+}
+
 /** IP addresses or CIDR ranges: a comma-separated string, or (file, flags) a list of strings. */
 export function ipList(): Parser<readonly string[]> {
   return (raw, ctx) => {

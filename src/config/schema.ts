@@ -1,5 +1,5 @@
 import type { LogLevel } from "../core/ports.ts";
-import { bool, byteLength, decimal, httpUrl, integer, ipList, matrixLogin, oneOf, roomId, text } from "./parsers.ts";
+import { bool, byteLength, decimal, httpUrl, integer, ipAddress, ipList, matrixLogin, oneOf, roomId, text } from "./parsers.ts";
 import type { Parser } from "./parsers.ts";
 
 // ---------------------------------------------------------------------------
@@ -104,6 +104,12 @@ export const CONFIG_SCHEMA = {
     parse: integer(0, 65535),
     default: 8080,
   }),
+  host: setting({
+    env: "HONOROIT_HOST",
+    description: "Address the HTTP server for /_health and /metrics listens on: 127.0.0.1 is this machine only; 0.0.0.0 or :: is every interface (then protect /metrics with metrics.login and metrics.ips).",
+    parse: ipAddress(),
+    default: "127.0.0.1",
+  }),
   dataSecret: secret({
     env: "HONOROIT_DATA_SECRET",
     description: "Key of the Go bot's encrypted account data (16, 24 or 32 bytes), needed to import it.",
@@ -166,6 +172,12 @@ export const CONFIG_SCHEMA = {
     envAliases: ["HONOROIT_AUTH_METRICS_IPS"],
     description: "IP addresses or CIDR ranges allowed to read /metrics, comma-separated (unset: any).",
     parse: ipList(),
+  }),
+  "metrics.customers": setting({
+    env: "HONOROIT_METRICS_CUSTOMERS",
+    description: "Label honoroit_messages_customer with each customer's Matrix ID (personal data, one series per customer); off, the series counts by source and homeserver only.",
+    parse: bool(),
+    default: false,
   }),
   "monitoring.healthchecks.url": setting({
     env: "HONOROIT_MONITORING_HEALTHCHECKS_URL",

@@ -70,7 +70,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const { startHttpServer } = await import("../adapters/http/server.ts");
   const { connectMatrix } = await import("../adapters/matrix/connection.ts");
 
-  const metrics = new PromMetrics({ processMetrics: true });
+  const metrics = new PromMetrics({ processMetrics: true, customerLabels: config.metrics.customers });
   let engine: () => HealthReport["checks"] = () => ({ homeserver: { ok: false, detail: "logging in" } });
   const health = async (): Promise<HealthReport> => {
     const database = await store.sync.getToken().then(
@@ -82,6 +82,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   };
   const http = await startHttpServer({
     port: config.port,
+    host: config.host,
     metrics,
     health,
     logger,
@@ -90,7 +91,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       : {}),
     ...(config.metrics.ips === null ? {} : { allowedIps: config.metrics.ips }),
   });
-  logger.info("HTTP server listening", { url: http.url });
+  logger.info("HTTP server listening", { address: http.listening, url: http.url });
 
   try {
     const { auth } = opts.matrix;
@@ -106,6 +107,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       signal,
       metrics,
       operatorsRoom: opts.matrix.roomId,
+      ...(config.dataSecret === null ? {} : { dataSecret: config.dataSecret }),
     });
     try {
       const options = await RuntimeOptions.load(store.options, logger);

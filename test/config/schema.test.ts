@@ -39,7 +39,11 @@ const SPEC_ENV: readonly (readonly [string, ConfigKey])[] = [
   ["HONOROIT_REDMINE_DONESTATUSID", "redmine.doneStatusId"],
 ];
 // The Go bot reads these too, though SPEC.md does not list them.
-const EXTRA_ENV: readonly (readonly [string, ConfigKey])[] = [["HONOROIT_NOENCRYPTION", "noEncryption"]];
+const EXTRA_ENV: readonly (readonly [string, ConfigKey])[] = [
+  ["HONOROIT_NOENCRYPTION", "noEncryption"],
+  ["HONOROIT_HOST", "host"],
+  ["HONOROIT_METRICS_CUSTOMERS", "metrics.customers"],
+];
 
 describe("config schema", () => {
   it("maps every SPEC environment name to its key", () => {

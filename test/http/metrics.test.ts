@@ -53,6 +53,9 @@ describe("PromMetrics", () => {
   it("keeps the Go bot's series names, each on its own registry", async () => {
     const a = new PromMetrics();
     const b = new PromMetrics();
+    const labelled = new PromMetrics({ customerLabels: true });
+    labelled.customerMessage("telegram", "@telegram_1:example.com", "example.com");
+    assert.match((await labelled.render()).body, /^honoroit_messages_customer\{source="telegram",sender="@telegram_1:example.com",domain="example.com"\} 1$/m);
     a.requestNew();
     a.requestNew();
     a.requestDone();
@@ -64,7 +67,7 @@ describe("PromMetrics", () => {
     assert.match(text, /^honoroit_request_done 1$/m);
     assert.match(text, /^honoroit_messages_total 2$/m);
     assert.match(text, /^honoroit_messages_operator 1$/m);
-    assert.match(text, /^honoroit_messages_customer\{source="telegram",sender="@telegram_1:example.com",domain="example.com"\} 1$/m);
+    assert.match(text, /^honoroit_messages_customer\{source="telegram",domain="example.com"\} 1$/m, "no Matrix ID by default");
     assert.match(text, /^honoroit_tickets_open 3$/m);
     assert.doesNotMatch(text, /honoroit_request_new_total/);
     assert.match((await b.render()).body, /^honoroit_request_new 0$/m, "a second instance starts from zero");

@@ -123,7 +123,8 @@ describe("http: /metrics without protection", () => {
     }
     assert.match(text, /^honoroit_request_new 1$/m);
     assert.match(text, /^honoroit_messages_total 2$/m);
-    assert.match(text, /^honoroit_messages_customer\{source="matrix",sender="@alice:example.com",domain="example.com"\} 1$/m);
+    assert.match(text, /^honoroit_messages_customer\{source="matrix",domain="example.com"\} 1$/m);
+    assert.doesNotMatch(text, /@alice/, "no customer's Matrix ID unless asked for");
   });
 });
 

@@ -1,6 +1,8 @@
 // The Matrix adapter against a real Synapse (test/synapse/start.sh): login, idempotent sends,
 // and the sync loop delivering what a customer's matrix-js-sdk client does, across restarts.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { EventType, MsgType, Preset, RelationType } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
@@ -116,6 +118,40 @@ describe("login", () => {
     assert.equal(third.method, "password");
     assert.equal(third.deviceId, first.deviceId, "a new login reuses the saved device id");
     assert.notEqual(third.accessToken, first.accessToken);
+  });
+
+  it("with a data secret the saved token is sealed at rest; it is never sent to another homeserver", async (t) => {
+    const hs = skipUnlessSynapse(t);
+    if (hs === undefined) return;
+    const name = uniqueName("bot");
+    await registerUser(hs, name, PASSWORD);
+    const store = await memoryStore();
+    const options = { homeserver: hs.url, login: name, password: PASSWORD, kv: store.kv, logger: new RecordingLogger(), dataSecret: "0123456789abcdef0123456789abcdef" };
+
+    const first = await login(options);
+    const stored = (await store.kv.get(MATRIX_NAMESPACE, "access_token")) ?? "";
+    assert.ok(!stored.includes(first.accessToken), "the database does not hold the token in clear");
+    const second = await login(options);
+    assert.equal(second.method, "saved");
+    assert.equal(second.accessToken, first.accessToken);
+
+    // Another secret cannot open it: a fresh login on the same device, not a crash.
+    const other = await login({ ...options, dataSecret: "another secret of 32 bytes......" });
+    assert.equal(other.method, "password");
+    assert.equal(other.deviceId, first.deviceId);
+
+    // The config now names another server: what it receives carries no saved token.
+    const seen: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      seen.push(`${req.method ?? ""} ${req.url ?? ""} ${req.headers.authorization ?? "-"}`);
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ errcode: "M_NOT_FOUND", error: "no" }));
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    t.after(() => elsewhere.close());
+    const port = (elsewhere.address() as AddressInfo).port;
+    await assert.rejects(loginOnce({ ...options, homeserver: `http://127.0.0.1:${port}` }));
+    assert.ok(seen.length > 0, "the other server was asked to log in");
+    for (const request of seen) assert.ok(!request.includes(other.accessToken) && !request.includes("Bearer"), request);
   });
 
   it("a wrong password is a configuration error naming the user and the server's reason", async (t) => {

@@ -5,6 +5,8 @@ export { bridgeSource, BRIDGE_PREFIXES } from "../../core/bridge-source.ts";
 export interface PromMetricsOptions {
   /** Also export Node's process metrics (CPU, memory, event loop, GC). */
   readonly processMetrics?: boolean;
+  /** Label customer messages with the customer's Matrix ID (personal data; off by default). */
+  readonly customerLabels?: boolean;
 }
 
 /**
@@ -18,6 +20,7 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
   private readonly messagesTotal: Counter;
   private readonly messagesOperator: Counter;
   private readonly messagesCustomer: Counter<"source" | "sender" | "domain">;
+  private readonly customerLabels: boolean;
   private readonly ticketsOpen: Gauge;
   private readonly events: Counter<"outcome">;
   private readonly eventsQueued: Gauge;
@@ -30,6 +33,7 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
 
   constructor(options: PromMetricsOptions = {}) {
     const registers = [this.registry];
+    this.customerLabels = options.customerLabels === true;
     this.requestNewCounter = new Counter({ name: "honoroit_request_new", help: "Requests opened", registers });
     this.requestDoneCounter = new Counter({ name: "honoroit_request_done", help: "Requests closed", registers });
     this.messagesTotal = new Counter({
@@ -45,7 +49,7 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
     this.messagesCustomer = new Counter({
       name: "honoroit_messages_customer",
       help: "Customer messages relayed to the operators room",
-      labelNames: ["source", "sender", "domain"] as const,
+      labelNames: options.customerLabels === true ? (["source", "sender", "domain"] as const) : (["source", "domain"] as const),
       registers,
     });
     this.ticketsOpen = new Gauge({ name: "honoroit_tickets_open", help: "Requests currently open", registers });
@@ -80,7 +84,7 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
 
   customerMessage(source: string, sender: string, domain: string): void {
     this.messagesTotal.inc();
-    this.messagesCustomer.inc({ source, sender, domain });
+    this.messagesCustomer.inc(this.customerLabels ? { source, sender, domain } : { source, domain });
   }
 
   operatorMessage(): void {

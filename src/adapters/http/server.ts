@@ -29,6 +29,8 @@ export interface HttpServerOptions {
 export interface HttpServer {
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
+  /** Where it listens, as a person should read it: `127.0.0.1:8080 (this machine only)`. */
+  readonly listening: string;
   close(): Promise<void>;
 }
 
@@ -176,10 +178,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
   server.on("error", (error) => logger.error("http server error", { error }));
 
-  const url = baseUrl(server.address() as AddressInfo);
-  logger.debug("http server listening", { url });
+  const address = server.address() as AddressInfo;
+  const url = baseUrl(address);
   return {
     url,
+    listening: describeAddress(address),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error === undefined ? resolve() : reject(error)));
@@ -187,6 +190,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         server.closeAllConnections();
       }),
   };
+}
+
+function describeAddress(address: AddressInfo): string {
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const reach = address.address === "::" || address.address === "0.0.0.0" ? "every interface" : isLoopback(address.address) ? "this machine only" : "this address only";
+  return `${host}:${address.port} (${reach})`;
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === "::1" || ip.startsWith("127.") || ip === "::ffff:127.0.0.1";
 }
 
 function baseUrl(address: AddressInfo): string {

@@ -7,12 +7,14 @@ import type { UserId } from "../../core/ids.ts";
 import type { KeyValueStore, Logger } from "../../core/ports.ts";
 import { MatrixApi, MatrixRequestError, Method } from "./api.ts";
 import { stringAt } from "./json.ts";
+import { TokenSeal } from "./token-seal.ts";
 
 /** Where the session lives in the KeyValueStore. */
 export const MATRIX_NAMESPACE = "matrix";
 const KEY_USER = "user_id";
 const KEY_DEVICE = "device_id";
 const KEY_TOKEN = "access_token";
+const KEY_HOMESERVER = "homeserver";
 
 const DEVICE_NAME = "Honoroit";
 
@@ -30,6 +32,8 @@ export interface LoginOptions {
   readonly logger: Logger;
   /** Stops retrying while the homeserver is unreachable. */
   readonly signal?: AbortSignal;
+  /** The data secret: the saved access token is sealed with it (see TokenSeal). */
+  readonly dataSecret?: string;
 }
 
 /** A logged-in session of the bot. */
@@ -65,16 +69,24 @@ async function logIn(options: LoginOptions, maxAttempts: number): Promise<Matrix
   const homeserver = options.homeserver.replace(/\/+$/, "");
   const { kv, logger } = options;
   const apiOptions = { logger, maxAttempts, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  const seal = new TokenSeal(options.dataSecret);
+  const storedToken = await kv.get(MATRIX_NAMESPACE, KEY_TOKEN);
   const saved = {
     user: await kv.get(MATRIX_NAMESPACE, KEY_USER),
     device: await kv.get(MATRIX_NAMESPACE, KEY_DEVICE),
-    token: await kv.get(MATRIX_NAMESPACE, KEY_TOKEN),
+    token: storedToken === undefined ? undefined : seal.open(storedToken),
+    // Sessions saved before the homeserver was kept count as the configured one's.
+    homeserver: (await kv.get(MATRIX_NAMESPACE, KEY_HOMESERVER)) ?? homeserver,
   };
+  if (storedToken !== undefined && saved.token === undefined) {
+    logger.warn("the saved Matrix access token is sealed with another data secret (or none is set now); logging in again");
+  }
 
   const remember = async (session: MatrixSession): Promise<MatrixSession> => {
+    await kv.set(MATRIX_NAMESPACE, KEY_HOMESERVER, homeserver);
     await kv.set(MATRIX_NAMESPACE, KEY_USER, session.userId);
     if (session.deviceId !== "") await kv.set(MATRIX_NAMESPACE, KEY_DEVICE, session.deviceId);
-    await kv.set(MATRIX_NAMESPACE, KEY_TOKEN, session.accessToken);
+    await kv.set(MATRIX_NAMESPACE, KEY_TOKEN, seal.seal(session.accessToken));
     logger.info("logged in to Matrix", { user: session.userId, device: session.deviceId, method: session.method });
     return session;
   };
@@ -97,8 +109,12 @@ async function logIn(options: LoginOptions, maxAttempts: number): Promise<Matrix
     throw new HonoroitError("BAD_CONFIG", `with a shared secret the login must be a full MXID (@name:server), not "${options.login}"`);
   }
 
-  // The saved session is this login's only when the saved user is the configured one.
-  const ours = saved.user !== undefined && isLogin(saved.user, options.login);
+  // The saved session is this login's only when the saved user is the configured one, on the
+  // homeserver that issued it: the token is never sent to another server.
+  const ours = saved.user !== undefined && isLogin(saved.user, options.login) && saved.homeserver === homeserver;
+  if (saved.token !== undefined && saved.homeserver !== homeserver) {
+    logger.info("the saved Matrix session was issued by another homeserver; logging in anew", { saved: saved.homeserver, configured: homeserver });
+  }
   if (ours && saved.token !== undefined) {
     const who = await whoami(MatrixApi.create(homeserver, saved.token, apiOptions), options.login, false);
     if (who !== undefined && isLogin(who.userId, options.login)) {
