@@ -112,7 +112,7 @@ export const CONFIG_SCHEMA = {
   }),
   dataSecret: secret({
     env: "HONOROIT_DATA_SECRET",
-    description: "Key of the Go bot's encrypted account data (16, 24 or 32 bytes), needed to import it.",
+    description: "Key of the Go bot's encrypted account data (16, 24 or 32 bytes), needed to import it; when set, the saved access token is sealed with it.",
     parse: byteLength([16, 24, 32]),
   }),
   logLevel: setting({

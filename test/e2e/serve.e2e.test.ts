@@ -168,4 +168,37 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
       assert.equal(await serve.stop("SIGTERM"), 0);
     });
   }
+
+  it("no secret reaches its log: password, metrics password, data secret, access token", async (t) => {
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const secrets = { HONOROIT_METRICS_LOGIN: "prometheus", HONOROIT_METRICS_PASSWORD: "metrics-pass-8c1f", HONOROIT_DATA_SECRET: "data-secret-of-32-bytes-5e9a7c1d" };
+    const env: Record<string, string> = { ...w.env, ...secrets };
+    const serve = w.track(await ServeProcess.start(env));
+    await waitFor(() => (w.operator.client.getRoom(w.opsRoom)?.getMember(w.bot)?.membership === "join" ? true : undefined), { what: "the bot in the operators room", timeoutMs: 20_000 });
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "hello");
+    await waitForEvent(w.operator.client, w.opsRoom, (ev) => rel(ev).rel_type === "m.thread" && String(ev.getContent().body).includes("hello"), 20_000);
+    // A wrong metrics password, and a right one.
+    const wrong = await fetch(`http://127.0.0.1:${w.port}/metrics`, { headers: { authorization: `Basic ${Buffer.from("prometheus:nope-1234").toString("base64")}` } });
+    assert.equal(wrong.status, 401);
+    const right = await fetch(`http://127.0.0.1:${w.port}/metrics`, { headers: { authorization: `Basic ${Buffer.from(`prometheus:${secrets.HONOROIT_METRICS_PASSWORD}`).toString("base64")}` } });
+    assert.equal(right.status, 200);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+
+    // The token the bot used, read back from its database with the data secret.
+    const { openStore } = await import("../../src/adapters/storage/open-store.ts");
+    const { TokenSeal } = await import("../../src/adapters/matrix/token-seal.ts");
+    const store = await openStore(env.HONOROIT_DB_DIALECT === "postgres" ? { dialect: "postgres", dsn: env.HONOROIT_DB_DSN ?? "" } : { dialect: "sqlite", dsn: env.HONOROIT_DB_DSN ?? "" });
+    const sealed = await store.kv.get("matrix", "access_token");
+    await store.close();
+    const token = new TokenSeal(secrets.HONOROIT_DATA_SECRET).open(sealed ?? "");
+    assert.ok(token !== undefined && token.length > 10, "the token is sealed with the data secret");
+    const log = serve.output;
+    assert.ok(log.includes("logged in to Matrix"), "a debug log of a whole run");
+    for (const [name, value] of Object.entries({ password: env.HONOROIT_PASSWORD ?? "", ...secrets, token, sealed: sealed ?? "" })) {
+      if (name === "HONOROIT_METRICS_LOGIN") continue;
+      assert.ok(!log.includes(value), `the log shows ${name}`);
+    }
+  });
 });
