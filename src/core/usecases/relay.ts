@@ -20,7 +20,7 @@ export async function customerCopy(deps: HelpdeskDeps, ticket: Ticket, sender: U
   };
   const base = { threadRoot: ticket.threadRoot ?? undefined, profile: perMessageProfile, mentions: [] as UserId[] };
   const label = name === sender ? sender : `${name} (${sender})`;
-  if (content.media !== undefined && isMediaMsgtype(content.msgtype)) {
+  if (content.media !== undefined && isMediaMsgtype(content.msgtype) && content.media.url.startsWith("mxc://")) {
     // The label is the caption; the file keeps its name (clients show a caption when the two differ).
     const media = { ...content.media, filename: content.media.filename ?? content.body };
     return { ...withoutUndefined(base), msgtype: content.msgtype, body: neutraliseRoomMention(`${label}: ${content.body}`), media };
