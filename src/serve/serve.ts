@@ -11,6 +11,9 @@ import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
 import type { SyncHealth } from "../adapters/matrix/sync-pipeline.ts";
+import { currentHolder, describeHolder, type ServeLock } from "../adapters/storage/serve-lock.ts";
+import { HonoroitError, messageOf } from "../core/errors.ts";
+import { sleep } from "../core/timing.ts";
 
 export interface ServeOptions {
   readonly config: HonoroitConfig;
@@ -23,7 +26,16 @@ export interface ServeOptions {
   readonly signal: AbortSignal;
   /** Called once the HTTP server listens and the bot is logged in. */
   readonly onReady?: (info: { httpUrl: string }) => void;
+  /** One serve per database (see ServeLock); released here. */
+  readonly lock: ServeLock;
+  /** When another serve holds the lock: wait to take over instead of refusing to start. */
+  readonly standby?: boolean;
 }
+
+/** How often a standby tries to take the lock. */
+const STANDBY_POLL_MS = 2_000;
+const HOLDER_NAMESPACE = "serve";
+const HOLDER_KEY = "holder";
 
 /** How often options changed from the command line are picked up by a running bot. */
 const OPTIONS_RELOAD_MS = 30_000;
@@ -65,7 +77,40 @@ export function periodicTasks(deps: HelpdeskDeps, refresh: () => Promise<void>):
  * and the scheduler until the signal; everything opened here is closed here.
  */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const { config, store, logger, signal } = opts;
+  try {
+    let held = await opts.lock.tryAcquire();
+    if (!held && opts.standby !== true) {
+      const holder = describeHolder(await opts.store.kv.get(HOLDER_NAMESPACE, HOLDER_KEY));
+      throw new HonoroitError("BUSY", `${holder} is using this database; stop it first, or start this one with --standby to take over when it stops`);
+    }
+    const stopped = (): boolean => opts.signal.aborted;
+    await serveHolding(opts, () => held, async () => {
+      if (held) return;
+      opts.logger.info(`standby: ${describeHolder(await opts.store.kv.get(HOLDER_NAMESPACE, HOLDER_KEY))} is active; this one takes over when it stops`);
+      for (let failures = 0; !held && !stopped(); ) {
+        await sleep(STANDBY_POLL_MS, opts.signal);
+        try {
+          held = !stopped() && (await opts.lock.tryAcquire());
+          failures = 0;
+        } catch (error) {
+          // The database is down for a while: a standby keeps waiting.
+          if (failures++ % 30 === 0) opts.logger.warn("standby: cannot reach the database to take the lock; still waiting", { error: messageOf(error) });
+        }
+      }
+      if (held) opts.logger.info("taking over: this serve now holds the database");
+    });
+    if (opts.lock.lost.aborted) {
+      throw new HonoroitError("BUSY", "another honoroit serve took over this database while this one's connection to it was down; this one stopped");
+    }
+  } finally {
+    await opts.lock.release();
+  }
+}
+
+async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForLock: () => Promise<void>): Promise<void> {
+  const { config, store, logger } = opts;
+  // Stops on SIGTERM, or when another serve took the database over while this one's lock was lost.
+  const signal = AbortSignal.any([opts.signal, opts.lock.lost]);
   const { PromMetrics } = await import("../adapters/http/metrics.ts");
   const { startHttpServer } = await import("../adapters/http/server.ts");
   const { connectMatrix } = await import("../adapters/matrix/connection.ts");
@@ -77,6 +122,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       () => ({ ok: true }),
       (error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error) }),
     );
+    if (!holding()) return { status: "standby", checks: { database, active: { ok: false, detail: "standby: another honoroit serve is active on this database" } } };
     const checks = { ...engine(), database };
     return { status: Object.values(checks).every((c) => c.ok) ? "ok" : "degraded", checks };
   };
@@ -94,6 +140,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   logger.info("HTTP server listening", { address: http.listening, url: http.url });
 
   try {
+    await waitForLock();
+    if (signal.aborted) return;
+    await store.kv.set(HOLDER_NAMESPACE, HOLDER_KEY, JSON.stringify(currentHolder()));
     const { auth } = opts.matrix;
     const connection = await connectMatrix({
       homeserver: opts.matrix.homeserver,

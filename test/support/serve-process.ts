@@ -59,8 +59,8 @@ export class ServeProcess {
   }
 
   /** Starts `honoroit serve`; with `waitUntilServing`, resolves once it logged "serving". */
-  static async start(env: Record<string, string>, opts: { waitUntilServing?: boolean; timeoutMs?: number } = {}): Promise<ServeProcess> {
-    const child = spawn(process.execPath, [BIN, "serve"], { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  static async start(env: Record<string, string>, opts: { waitUntilServing?: boolean; timeoutMs?: number; args?: readonly string[] } = {}): Promise<ServeProcess> {
+    const child = spawn(process.execPath, [BIN, "serve", ...(opts.args ?? [])], { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     const proc = new ServeProcess(child);
     if (opts.waitUntilServing ?? true) {
       await waitFor(() => {

@@ -7,7 +7,7 @@ import type { PromMetrics } from "./metrics.ts";
 
 /** What `/_health` reports: `degraded` (HTTP 503) when a dependency is unreachable. */
 export interface HealthReport {
-  readonly status: "ok" | "degraded";
+  readonly status: "ok" | "degraded" | "standby";
   /** e.g. `homeserver`, `database`, each with a short reason when not ok. */
   readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: string }>>;
 }
@@ -129,7 +129,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         report = { status: "degraded", checks: { health: { ok: false, detail: "the health check itself failed" } } };
       }
       const degraded = report.status !== "ok" || Object.values(report.checks).some((c) => !c.ok);
-      if (degraded) sendJson(res, 503, { status: "degraded", checks: report.checks });
+      if (degraded) sendJson(res, 503, { status: report.status === "ok" ? "degraded" : report.status, checks: report.checks });
       else sendJson(res, 200, { status: "ok" });
     },
     "/metrics": async (req, res) => {
