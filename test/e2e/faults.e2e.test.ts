@@ -7,7 +7,9 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { bodyOf, relation, roomHistory, threadMessages, type RawEvent } from "../support/room-history.ts";
+import { privatePostgresProblem, startPrivatePostgres } from "../support/private-postgres.ts";
 import { ServeProcess } from "../support/serve-process.ts";
+import { requireService } from "../support/services.ts";
 import { waitFor } from "../support/synapse.ts";
 import { makeWorld, type Person, type World } from "./world.ts";
 
@@ -173,6 +175,38 @@ describe("faults", { timeout: 600_000 }, () => {
     }, { what: "Carol's invite", timeoutMs: 30_000 });
     assert.equal(carolRooms.length, 1, "one room started with Carol");
     assert.equal(ops.filter((e) => e.sender === w.bot && e.content["customer"] === carol.userId && bodyOf(e).startsWith("[OPEN]")).length, 1, "one thread for Carol");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  it("PostgreSQL restarted while customers write: serve keeps running, keeps its lock, relays each message once", async (t) => {
+    const problem = privatePostgresProblem();
+    if (!requireService(t, "a private PostgreSQL", problem)) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const pg = await startPrivatePostgres();
+    t.after(() => pg.stop());
+    const env = { ...w.env, HONOROIT_DB_DIALECT: "postgres", HONOROIT_DB_DSN: pg.dsn };
+    const serve = w.track(await ServeProcess.start(env));
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "before the restart");
+    const root = await rootOf(w, w.customer.userId);
+    const during = Array.from({ length: 10 }, (_, i) => `around the restart ${i}`);
+    const restarting = pg.restart(5000);
+    for (const body of during) {
+      await w.customer.client.sendTextMessage(dm, body);
+      await sleep(400);
+    }
+    await restarting;
+    await waitFor(async () => {
+      const got = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root);
+      return got.length >= 1 + during.length ? true : undefined;
+    }, { what: "the messages sent around the restart", timeoutMs: 90_000, intervalMs: 500 });
+    await sleep(2000);
+    const final = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).map((e) => bodyOf(e).split("\n")[1] ?? "");
+    assert.deepEqual(final, ["before the restart", ...during], "each once, in order");
+    assert.equal(serve.exitCode, undefined, "serve kept running");
+    assert.match(serve.output, /the serve lock is held again/);
+    assert.equal((await serve.health(w.port)).body.status, "ok");
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 
