@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { bodyOf, relation, roomHistory, threadMessages, type RawEvent } from "../support/room-history.ts";
+import { FaultyHttpProxy } from "../support/http-proxy.ts";
 import { privatePostgresProblem, startPrivatePostgres } from "../support/private-postgres.ts";
 import { ServeProcess } from "../support/serve-process.ts";
 import { requireService } from "../support/services.ts";
@@ -207,6 +208,40 @@ describe("faults", { timeout: 600_000 }, () => {
     assert.equal(serve.exitCode, undefined, "serve kept running");
     assert.match(serve.output, /the serve lock is held again/);
     assert.equal((await serve.health(w.port)).body.status, "ok");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  it("a homeserver that answers 502 for 10 s, then slowly: every message and reply once, in order", async (t) => {
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const proxy = await FaultyHttpProxy.start(w.hs.url);
+    t.after(() => proxy.close());
+    const serve = w.track(await ServeProcess.start({ ...w.env, HONOROIT_HOMESERVER: proxy.url }));
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "before");
+    const root = await rootOf(w, w.customer.userId);
+    proxy.failUntil = Date.now() + 10_000;
+    const during = Array.from({ length: 8 }, (_, i) => `while it fails ${i}`);
+    for (const body of during) {
+      await w.customer.client.sendTextMessage(dm, body);
+      await sleep(500);
+    }
+    await w.operator.client.sendEvent(w.opsRoom, "m.room.message" as never, { msgtype: "m.text", body: "an answer while it fails", "m.relates_to": { rel_type: "m.thread", event_id: root } } as never);
+    await waitFor(() => (Date.now() > proxy.failUntil ? true : undefined), { what: "the failing time to pass", timeoutMs: 20_000, intervalMs: 200 });
+    proxy.delayMs = 300;
+    const slow = Array.from({ length: 4 }, (_, i) => `while it is slow ${i}`);
+    for (const body of slow) await w.customer.client.sendTextMessage(dm, body);
+    await waitFor(async () => {
+      const got = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).filter((e) => e.sender === w.bot);
+      return got.length >= 1 + during.length + slow.length ? true : undefined;
+    }, { what: "every message through the faulty homeserver", timeoutMs: 120_000, intervalMs: 1000 });
+    await sleep(2000);
+    const final = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).filter((e) => e.sender === w.bot).map((e) => bodyOf(e).split("\n")[1] ?? "");
+    assert.deepEqual(final, ["before", ...during, ...slow], "each once, in order");
+    const toCustomer = botMessages(await roomHistory(w.customer.client, dm), w.bot).map(bodyOf).filter((b) => b === "an answer while it fails");
+    assert.equal(toCustomer.length, 1, "the operator's answer once");
+    assert.ok(proxy.failed > 0, "the bot did meet the 502s");
+    t.diagnostic(`${proxy.failed} requests got a 502, ${proxy.passed} passed`);
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 
