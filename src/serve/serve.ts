@@ -1,12 +1,13 @@
 import { ChatDispatcher } from "../chat/dispatcher.ts";
 import type { HonoroitConfig } from "../config/schema.ts";
 import type { MatrixLogin } from "../config/load.ts";
-import { ProfileCache, type HelpdeskDeps } from "../core/deps.ts";
+import type { HelpdeskDeps } from "../core/deps.ts";
 import { Helpdesk } from "../core/helpdesk.ts";
-import { KeyedQueue } from "../core/keyed-queue.ts";
 import { Scheduler, type PeriodicTask } from "../core/scheduler.ts";
 import { autoCloseIdle } from "../core/usecases/close-ticket.ts";
+import { handOffHandlers } from "../core/usecases/hand-off.ts";
 import { pruneOldRecords } from "../core/usecases/retention.ts";
+import { helpdeskDeps } from "./helpdesk-deps.ts";
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
@@ -160,27 +161,13 @@ async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForL
     });
     try {
       const options = await RuntimeOptions.load(store.options, logger);
-      const deps: HelpdeskDeps = {
-        store,
-        messenger: connection.messenger,
-        options,
-        clock: opts.clock,
-        logger,
-        metrics,
-        operatorsRoom: opts.matrix.roomId,
-        prefix: config.prefix,
-        encryptionWarning: !config.noEncryptionWarning,
-        profiles: new ProfileCache(connection.messenger, config.cacheSize),
-        rooms: new KeyedQueue(),
-        inbox: connection.sync,
-        subscribers: [],
-      };
+      const deps = helpdeskDeps({ config, operatorsRoom: opts.matrix.roomId, store, messenger: connection.messenger, options, clock: opts.clock, logger, metrics, inbox: connection.sync });
       const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));
       const refresh = async (): Promise<void> => {
         await options.load();
         metrics.setOpenTickets(await store.tickets.count({ status: "open" }));
       };
-      const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, [], periodicTasks(deps, refresh));
+      const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, handOffHandlers(deps), periodicTasks(deps, refresh));
       engine = () => engineChecks(connection.sync.health(), scheduler.health());
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });

@@ -6,6 +6,7 @@ import { init } from "./init.ts";
 import { migrate } from "./migrate.ts";
 import { notAvailable } from "./not-available.ts";
 import { serve } from "./serve.ts";
+import { ticketsClose } from "./tickets-close.ts";
 import { ticketsList } from "./tickets-list.ts";
 
 /** Every CLI subcommand, declared once. */
@@ -13,13 +14,7 @@ export const COMMANDS: readonly CliCommand[] = [
   serve,
   init,
   ticketsList,
-  notAvailable({
-    path: ["tickets", "close"],
-    summary: "Close a customer request, as `!ho done` does",
-    args: [{ name: "ticket", description: "ticket number, e.g. 42", required: true }],
-    json: true,
-    examples: ["honoroit tickets close 42"],
-  }),
+  ticketsClose,
   count,
   migrate,
   notAvailable({

@@ -26,17 +26,17 @@ export interface ClosedTicket {
  * finishes the job without doing any step twice. A step the homeserver refuses (the customer
  * left, the bot was kicked) does not keep the request open: it is reported instead.
  */
-export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
+export async function closeTicket(deps: HelpdeskDeps, id: TicketId, reason: CloseReason, told?: { readonly text?: string }): Promise<ClosedTicket> {
   const found = await deps.store.tickets.get(id);
   if (found === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
   // What the customer wrote before now reaches the thread first. Then, in the customer room's
   // queue: a message the customer sends meanwhile is relayed before the close, or opens a new
   // request after it, never half-way.
   await deps.inbox.settled(found.customerRoom);
-  return deps.rooms.run(found.customerRoom, () => closeInOrder(deps, id, reason));
+  return deps.rooms.run(found.customerRoom, () => closeInOrder(deps, id, reason, told?.text));
 }
 
-async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReason): Promise<ClosedTicket> {
+async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReason, textOverride?: string): Promise<ClosedTicket> {
   const ticket = await deps.store.tickets.get(id);
   if (ticket === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
   if (ticket.status === "closed") throw new HonoroitError("CONFLICT", `request #${id} is already closed`);
@@ -54,7 +54,8 @@ async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReaso
       deps.logger.warn(`closing a request: ${what}`, { ticket: ticket.id, error: message });
     }
   };
-  const text = reason === "auto" ? deps.options.get("text.done.auto") : deps.options.get("text.done");
+  // An empty text tells the customer nothing.
+  const text = textOverride ?? (reason === "auto" ? deps.options.get("text.done.auto") : deps.options.get("text.done"));
   // The customer's side (told, then left) and the thread's title are independent: both at once.
   const customerSide = async (): Promise<void> => {
     await attempt("the customer could not be told", () => automaticMessage(deps, ticket.customerRoom, text, `done:${ticket.id}`));
@@ -84,6 +85,32 @@ async function closeInOrder(deps: HelpdeskDeps, id: TicketId, reason: CloseReaso
   deps.metrics.requestDone();
   deps.logger.info("request closed", { ticket: id, reason });
   return { ticket: closed, problems };
+}
+
+/** What closing one of several requests came to. */
+export interface CloseOutcome {
+  readonly id: number;
+  readonly outcome: "closed" | "already closed" | "not found";
+  readonly problems: readonly string[];
+}
+
+/**
+ * Closes each request as `!ho done` does (`text` in place of text.done; "" tells the customer
+ * nothing). An unknown or already closed one is reported, not an error; a service down throws
+ * (the whole call is tried again, and what it closed meanwhile then reads "already closed").
+ */
+export async function closeTickets(deps: HelpdeskDeps, ids: readonly TicketId[], reason: CloseReason, text?: string): Promise<CloseOutcome[]> {
+  const outcomes: CloseOutcome[] = [];
+  for (const id of ids) {
+    try {
+      const { problems } = await closeTicket(deps, id, reason, text === undefined ? undefined : { text });
+      outcomes.push({ id, outcome: "closed", problems });
+    } catch (error) {
+      if (!(error instanceof HonoroitError) || (error.code !== "NOT_FOUND" && error.code !== "CONFLICT")) throw error;
+      outcomes.push({ id, outcome: error.code === "NOT_FOUND" ? "not found" : "already closed", problems: [] });
+    }
+  }
+  return outcomes;
 }
 
 /** Closes every open request idle longer than `autoclose.after`; returns how many. */

@@ -1,0 +1,41 @@
+// The helpdesk's dependencies, assembled the same way for serve and for a CLI command that
+// acts on Matrix itself (when no serve runs).
+import type { HonoroitConfig } from "../config/schema.ts";
+import { ProfileCache, type HelpdeskDeps } from "../core/deps.ts";
+import type { RoomId } from "../core/ids.ts";
+import { KeyedQueue } from "../core/keyed-queue.ts";
+import type { Clock, EventInbox, Logger, Messenger, Metrics, Store } from "../core/ports.ts";
+import type { RuntimeOptions } from "../core/runtime-options.ts";
+
+export interface DepsParts {
+  readonly config: HonoroitConfig;
+  readonly operatorsRoom: RoomId;
+  readonly store: Store;
+  readonly messenger: Messenger;
+  readonly options: RuntimeOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Where events wait (serve's pipeline); none when nothing is received (the CLI). */
+  readonly inbox?: EventInbox;
+}
+
+const NOTHING_PENDING: EventInbox = { settled: () => Promise.resolve() };
+
+export function helpdeskDeps(parts: DepsParts): HelpdeskDeps {
+  return {
+    store: parts.store,
+    messenger: parts.messenger,
+    options: parts.options,
+    clock: parts.clock,
+    logger: parts.logger,
+    metrics: parts.metrics,
+    operatorsRoom: parts.operatorsRoom,
+    prefix: parts.config.prefix,
+    encryptionWarning: !parts.config.noEncryptionWarning,
+    profiles: new ProfileCache(parts.messenger, parts.config.cacheSize),
+    rooms: new KeyedQueue(),
+    inbox: parts.inbox ?? NOTHING_PENDING,
+    subscribers: [],
+  };
+}
