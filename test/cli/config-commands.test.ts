@@ -43,8 +43,10 @@ class FakeCliContext implements CliContext {
     contexts.push(this);
   }
 
+  /** Only where the store is (to find a running serve): the config commands need nothing else. */
   config(): Promise<HonoroitConfig> {
-    return Promise.reject(new Error("the config commands need no configuration beyond the store"));
+    const onlyTheStore: Pick<HonoroitConfig, "db"> = { db: { dialect: "sqlite", dsn: ":memory:" } };
+    return Promise.resolve(onlyTheStore as HonoroitConfig);
   }
   logger(): Promise<Logger> {
     return Promise.resolve(new SilentLogger());

@@ -72,4 +72,18 @@ describe("honoroit tickets close", { timeout: 240_000 }, () => {
     assert.equal(serve.exitCode, undefined);
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
+
+  it("config set from the shell applies in a running serve at once", async (t) => {
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const serve = w.track(await ServeProcess.start(w.env));
+    const set = await runCli(["config", "set", "text.greetings", "Hello from the shell!"], w.env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(set.stdout.trim().split("\n"), ["text.greetings = Hello from the shell!", "(the running serve uses it now)"]);
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "hi");
+    const greeting = await waitFor(async () => (await botSaid(w.customer, dm, w.bot))[0], { what: "the greeting", timeoutMs: 20_000 });
+    assert.equal(greeting, "Hello from the shell!");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
 });

@@ -12,6 +12,7 @@ import { closeTickets, type CloseOutcome } from "./close-ticket.ts";
 
 const RESULTS = "cli-results";
 export const CLOSE_TICKETS_JOB = "cli.close-tickets";
+export const RELOAD_OPTIONS_JOB = "cli.reload-options";
 
 /** What `tickets close` asks for. */
 export interface CloseRequest {
@@ -35,20 +36,41 @@ export function handOffHandlers(deps: HelpdeskDeps): JobHandler[] {
         await deps.store.kv.set(RESULTS, request.resultKey, JSON.stringify(outcomes));
       },
     },
+    {
+      kind: RELOAD_OPTIONS_JOB,
+      async run(job) {
+        await deps.options.load();
+        await deps.store.kv.set(RESULTS, (JSON.parse(job.payload) as { resultKey: string }).resultKey, "true");
+      },
+    },
   ];
 }
 
 /** Queues the request for the running serve; resolves with what it did, or throws after `timeoutMs`. */
 export async function handOffClose(store: Store, clock: Clock, request: CloseRequest, timeoutMs: number): Promise<CloseOutcome[]> {
+  return JSON.parse(await handOff(store, clock, CLOSE_TICKETS_JOB, request, timeoutMs)) as CloseOutcome[];
+}
+
+/** Has the running serve read the options again now (after `config set`); false when it did not within `timeoutMs`. */
+export async function handOffReloadOptions(store: Store, clock: Clock, timeoutMs: number): Promise<boolean> {
+  try {
+    await handOff(store, clock, RELOAD_OPTIONS_JOB, {}, timeoutMs);
+    return true;
+  } catch (error) {
+    if (error instanceof HonoroitError && error.code === "BUSY") return false;
+    throw error;
+  }
+}
+
+async function handOff(store: Store, clock: Clock, kind: string, request: object, timeoutMs: number): Promise<string> {
   const resultKey = randomUUID();
-  const job: CloseJob = { ...request, resultKey };
-  await store.jobs.enqueue({ kind: CLOSE_TICKETS_JOB, key: `cli:${resultKey}`, payload: JSON.stringify(job), runAt: clock.now() });
+  await store.jobs.enqueue({ kind, key: `cli:${resultKey}`, payload: JSON.stringify({ ...request, resultKey }), runAt: clock.now() });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const result = await store.kv.get(RESULTS, resultKey);
     if (result !== undefined) {
       await store.kv.delete(RESULTS, resultKey);
-      return JSON.parse(result) as CloseOutcome[];
+      return result;
     }
     await sleep(200);
   }
