@@ -13,7 +13,7 @@ import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
 import type { SyncHealth } from "../adapters/matrix/sync-pipeline.ts";
 import { currentHolder, describeHolder, type ServeLock } from "../adapters/storage/serve-lock.ts";
-import { HonoroitError, messageOf } from "../core/errors.ts";
+import { HonoroitError, messageOf, RefusedError } from "../core/errors.ts";
 import { sleep } from "../core/timing.ts";
 
 export interface ServeOptions {
@@ -167,8 +167,9 @@ async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForL
         await options.load();
         metrics.setOpenTickets(await store.tickets.count({ status: "open" }));
       };
-      const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, handOffHandlers(deps), periodicTasks(deps, refresh));
-      engine = () => engineChecks(connection.sync.health(), scheduler.health());
+      const room = new OperatorsRoomCheck(deps, connection.userId);
+      const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, handOffHandlers(deps), [room.task, ...periodicTasks(deps, refresh)]);
+      engine = () => ({ ...engineChecks(connection.sync.health(), scheduler.health()), operatorsRoom: room.status });
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
@@ -192,6 +193,39 @@ async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForL
     await http.close();
     logger.info("stopped");
   }
+}
+
+/**
+ * Whether the bot can post in the operators room: at start and every 5 s until it can, it
+ * joins (which also takes a pending invite). Until then /_health says why, and the log says
+ * plainly what to do; customers' messages wait meanwhile (see the pipeline).
+ */
+class OperatorsRoomCheck {
+  status: { ok: boolean; detail?: string } = { ok: false, detail: "not checked yet" };
+  private told = false;
+
+  constructor(
+    private readonly deps: HelpdeskDeps,
+    private readonly bot: string,
+  ) {}
+
+  readonly task: PeriodicTask = {
+    name: "operators room",
+    every: () => (this.status.ok ? 3_600_000 : 5_000),
+    run: async () => {
+      try {
+        await this.deps.messenger.join(this.deps.operatorsRoom);
+        if (!this.status.ok && this.told) this.deps.logger.info("the bot is in the operators room now", { room: this.deps.operatorsRoom });
+        this.status = { ok: true };
+      } catch (error) {
+        if (!(error instanceof RefusedError)) throw error;
+        const detail = `the bot cannot join the operators room ${this.deps.operatorsRoom} (${error.message}): invite ${this.bot} there; customers' messages wait until then`;
+        this.status = { ok: false, detail };
+        if (!this.told) this.deps.logger.error(detail);
+        this.told = true;
+      }
+    },
+  };
 }
 
 /** The pipeline and the scheduler, as /_health checks: each says why when it is not ok. */
