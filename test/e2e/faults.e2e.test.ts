@@ -245,6 +245,45 @@ describe("faults", { timeout: 600_000 }, () => {
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 
+  it("Synapse stopped for 30 s and started again: what was under way and what comes after arrive once, in order", async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip("needs root to stop and start the test Synapse");
+      return;
+    }
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const port = new URL(w.hs.url).port;
+    const synapse = (script: string, ...args: string[]): void => {
+      execFileSync("bash", [path.join(import.meta.dirname, "../synapse", script), "--port", port, ...args], { stdio: "ignore" });
+    };
+    const serve = w.track(await ServeProcess.start(w.env));
+    const dm = await w.openDm();
+    const before = Array.from({ length: 5 }, (_, i) => `just before ${i}`);
+    for (const body of before) await w.customer.client.sendTextMessage(dm, body);
+    const root = await rootOf(w, w.customer.userId);
+    await w.operator.client.sendEvent(w.opsRoom, "m.room.message" as never, { msgtype: "m.text", body: "an answer just before", "m.relates_to": { rel_type: "m.thread", event_id: root } } as never);
+    synapse("stop.sh");
+    try {
+      await sleep(30_000);
+    } finally {
+      // The same accounts, rooms and shared secret: only the process stopped.
+      synapse("start.sh", "--keep-data");
+    }
+    assert.equal(serve.exitCode, undefined, "serve kept running");
+    const after = ["after the restart 0", "after the restart 1"];
+    for (const body of after) await w.customer.client.sendTextMessage(dm, body);
+    await waitFor(async () => {
+      const got = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).filter((e) => e.sender === w.bot);
+      return got.length >= before.length + after.length ? true : undefined;
+    }, { what: "every message after Synapse is back", timeoutMs: 120_000, intervalMs: 1000 });
+    await sleep(2000);
+    const final = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).filter((e) => e.sender === w.bot).map((e) => bodyOf(e).split("\n")[1] ?? "");
+    assert.deepEqual(final, [...before, ...after], "each once, in order");
+    const answers = botMessages(await roomHistory(w.customer.client, dm), w.bot).map(bodyOf).filter((b) => b === "an answer just before");
+    assert.equal(answers.length, 1, "the operator's answer once");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
   it("the SQLite disk full: messages wait, and arrive once each when space is freed", async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip("needs root to mount a small tmpfs");
