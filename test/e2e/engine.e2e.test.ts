@@ -42,8 +42,9 @@ describe("the engine, end to end", { timeout: 240_000 }, () => {
       }, { what: "/_health to say that a room waits", timeoutMs: 20_000 });
       assert.match(waiting.body.checks?.["events"]?.detail ?? "", new RegExp(`1 room\\(s\\) waiting: ${dm.replace(/[!.]/g, "\\$&")} .*cannot post in the operators room`));
       assert.deepEqual(await botSaid(w, dm), [], "the customer is not told that something went wrong, nor greeted yet");
-      assert.equal(waiting.body.checks?.["operatorsRoom"]?.ok, false);
-      assert.match(waiting.body.checks?.["operatorsRoom"]?.detail ?? "", new RegExp(`invite ${w.bot.replace(/[.]/g, "\\.")} there`));
+      const operatorsRoom = waiting.body.checks?.["operatorsRoom"];
+      assert.equal(operatorsRoom?.ok, false);
+      assert.match(operatorsRoom.detail ?? "", new RegExp(`invite ${w.bot.replace(/[.]/g, "\\.")} there`));
       assert.match(serve.output, /the bot cannot join the operators room .* invite .* there; customers' messages wait until then/);
 
       await w.operator.client.invite(w.opsRoom, w.bot);
