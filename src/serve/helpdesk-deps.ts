@@ -1,5 +1,6 @@
 // The helpdesk's dependencies, assembled the same way for serve and for a CLI command that
 // acts on Matrix itself (when no serve runs).
+import type { MatrixLogin } from "../config/load.ts";
 import type { HonoroitConfig } from "../config/schema.ts";
 import { ProfileCache, type HelpdeskDeps } from "../core/deps.ts";
 import type { RoomId } from "../core/ids.ts";
@@ -37,5 +38,18 @@ export function helpdeskDeps(parts: DepsParts): HelpdeskDeps {
     rooms: new KeyedQueue(),
     inbox: parts.inbox ?? NOTHING_PENDING,
     subscribers: [],
+  };
+}
+
+/** The configured Matrix login as the adapter's login options (credentials and data secret). */
+export function loginCredentials(matrix: MatrixLogin, config: HonoroitConfig): { homeserver: string; login: string; password?: string; sharedSecret?: string; token?: string; dataSecret?: string } {
+  const { auth } = matrix;
+  return {
+    homeserver: matrix.homeserver,
+    login: matrix.login ?? "",
+    ...(auth.method === "password" ? { password: auth.password } : {}),
+    ...(auth.method === "sharedSecret" ? { sharedSecret: auth.sharedSecret } : {}),
+    ...(auth.method === "token" ? { token: auth.token } : {}),
+    ...(config.dataSecret === null ? {} : { dataSecret: config.dataSecret }),
   };
 }

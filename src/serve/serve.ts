@@ -7,7 +7,7 @@ import { Scheduler, type PeriodicTask } from "../core/scheduler.ts";
 import { autoCloseIdle } from "../core/usecases/close-ticket.ts";
 import { handOffHandlers } from "../core/usecases/hand-off.ts";
 import { pruneOldRecords } from "../core/usecases/retention.ts";
-import { helpdeskDeps } from "./helpdesk-deps.ts";
+import { helpdeskDeps, loginCredentials } from "./helpdesk-deps.ts";
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
@@ -144,20 +144,14 @@ async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForL
     await waitForLock();
     if (signal.aborted) return;
     await store.kv.set(HOLDER_NAMESPACE, HOLDER_KEY, JSON.stringify(currentHolder()));
-    const { auth } = opts.matrix;
     const connection = await connectMatrix({
-      homeserver: opts.matrix.homeserver,
-      login: opts.matrix.login ?? "",
-      ...(auth.method === "password" ? { password: auth.password } : {}),
-      ...(auth.method === "sharedSecret" ? { sharedSecret: auth.sharedSecret } : {}),
-      ...(auth.method === "token" ? { token: auth.token } : {}),
+      ...loginCredentials(opts.matrix, config),
       kv: store.kv,
       syncState: store.sync,
       logger,
       signal,
       metrics,
       operatorsRoom: opts.matrix.roomId,
-      ...(config.dataSecret === null ? {} : { dataSecret: config.dataSecret }),
     });
     try {
       const options = await RuntimeOptions.load(store.options, logger);

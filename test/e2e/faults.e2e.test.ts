@@ -138,11 +138,11 @@ describe("faults", { timeout: 600_000 }, () => {
     }
 
     // Everything settles: Alice's thread has each of her messages once, in order; she has each reply once.
-    const settled = await waitFor(async () => {
+    await waitFor(async () => {
       const ops = await roomHistory(w.operator.client, w.opsRoom);
       const inThread = threadMessages(ops, rootA).filter((e) => e.sender === w.bot).map((e) => bodyOf(e).split("\n")[1] ?? "");
       const toAlice = botMessages(await roomHistory(alice.client, dmA), w.bot).map(bodyOf);
-      return inThread.length >= sentByAlice.length && toAlice.filter((b) => b.startsWith("reply")).length >= repliesToAlice.length ? { ops, inThread, toAlice } : undefined;
+      return inThread.length >= sentByAlice.length && toAlice.filter((b) => b.startsWith("reply")).length >= repliesToAlice.length ? true : undefined;
     }, { what: "every message and reply relayed", timeoutMs: 120_000, intervalMs: 1000 });
     await sleep(3000);
     const ops = await roomHistory(w.operator.client, w.opsRoom);
@@ -150,7 +150,6 @@ describe("faults", { timeout: 600_000 }, () => {
     assert.deepEqual(inThread, sentByAlice, "each of Alice's messages once, in order");
     const toAlice = botMessages(await roomHistory(alice.client, dmA), w.bot).map(bodyOf).filter((b) => b.startsWith("reply"));
     assert.deepEqual(toAlice, repliesToAlice, "each reply once, in order");
-    assert.ok(settled.inThread.length > 0);
 
     // Each edit applied once, each reaction once.
     for (const edit of edits) {
@@ -314,14 +313,13 @@ describe("faults", { timeout: 600_000 }, () => {
     assert.equal(serve.exitCode, undefined, "serve keeps running");
 
     rmSync(filler);
-    const relayed = await waitFor(async () => {
+    await waitFor(async () => {
       const got = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).map((e) => bodyOf(e).split("\n")[1] ?? "");
       return got.length >= 1 + during.length ? got : undefined;
     }, { what: "the messages sent while the disk was full", timeoutMs: 90_000, intervalMs: 500 });
     await sleep(2000);
     const final = threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).map((e) => bodyOf(e).split("\n")[1] ?? "");
     assert.deepEqual(final, ["before the disk fills", ...during], "each once, in order");
-    assert.ok(relayed.length > 0);
     const errors = botMessages(await roomHistory(w.customer.client, dm), w.bot).filter((e) => /went wrong/.test(bodyOf(e)));
     assert.equal(errors.length, 0, "the customer was not told that something went wrong");
     assert.equal(await serve.stop("SIGTERM"), 0);

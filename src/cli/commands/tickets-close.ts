@@ -73,16 +73,10 @@ async function closeHere(ctx: CliContext, ids: readonly TicketId[], text: string
     const { connectMatrix } = await import("../../adapters/matrix/connection.ts");
     const { PromMetrics } = await import("../../adapters/http/metrics.ts");
     const { RuntimeOptions } = await import("../../core/runtime-options.ts");
-    const { helpdeskDeps } = await import("../../serve/helpdesk-deps.ts");
+    const { helpdeskDeps, loginCredentials } = await import("../../serve/helpdesk-deps.ts");
     const { closeTickets } = await import("../../core/usecases/close-ticket.ts");
-    const { auth } = matrix;
     const connection = await connectMatrix({
-      homeserver: matrix.homeserver,
-      login: matrix.login ?? "",
-      ...(auth.method === "password" ? { password: auth.password } : {}),
-      ...(auth.method === "sharedSecret" ? { sharedSecret: auth.sharedSecret } : {}),
-      ...(auth.method === "token" ? { token: auth.token } : {}),
-      ...(config.dataSecret === null ? {} : { dataSecret: config.dataSecret }),
+      ...loginCredentials(matrix, config),
       kv: store.kv,
       syncState: store.sync,
       logger,
