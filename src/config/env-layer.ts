@@ -44,5 +44,33 @@ export function envLayer(env: NodeJS.ProcessEnv, cwd: string, warnings: Problem[
       : `unknown environment variable ${name}${suggestion(name, KNOWN_ENV.keys())}`;
     warnings.push({ key: name, source: `env ${name}`, message });
   }
+  splitListenAddress(values, warnings);
   return { origin: "env", values, baseDir: cwd };
 }
+
+/**
+ * The Go bot reads `HONOROIT_PORT` as a listen address: `:8080` is every interface, `host:8080`
+ * one address. Its env file must start us unchanged, so that form sets `host` as well as `port`;
+ * a bare number stays a port (the host then defaults to this machine only).
+ */
+function splitListenAddress(values: Map<string, RawValue>, warnings: Problem[]): void {
+  const port = values.get("port");
+  if (port === undefined || typeof port.raw !== "string") return;
+  const match = /^\s*(\[[^\]]*\]|[^:]*):(\s*[^:]*)$/.exec(port.raw);
+  if (match === null) return;
+  const [, hostPart = "", portPart = ""] = match;
+  values.set("port", { raw: portPart.trim(), source: port.source });
+  const host = LISTEN_HOSTS[hostPart.trim()] ?? hostPart.trim().replace(/^\[(.*)\]$/, "$1");
+  const explicit = values.get("host");
+  if (explicit !== undefined) {
+    warnings.push({ key: "host", source: port.source, message: `the address in ${port.source.slice(4)} (${JSON.stringify(hostPart)}) is ignored because ${explicit.source.slice(4)} is set` });
+    return;
+  }
+  values.set("host", { raw: host, source: port.source });
+}
+
+/** Host names in a Go listen address that are not IP addresses, and what Go listens on for them. */
+const LISTEN_HOSTS: Readonly<Record<string, string>> = {
+  "": "0.0.0.0",
+  localhost: "127.0.0.1",
+};

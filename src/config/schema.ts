@@ -100,7 +100,7 @@ export const CONFIG_SCHEMA = {
   }),
   port: setting({
     env: "HONOROIT_PORT",
-    description: "HTTP port for /_health and /metrics (0: any free port).",
+    description: "HTTP port for /_health and /metrics (0: any free port). The Go bot's listen-address forms work too: `:8080` listens on every interface, `127.0.0.1:8080` on that address (the environment only).",
     parse: integer(0, 65535),
     default: 8080,
   }),

@@ -210,3 +210,39 @@ describe("requireMatrixLogin", () => {
     assert.throws(() => requireMatrixLogin(r.config), (e: unknown) => isHonoroitError(e) && e.details.length === 1 && e.details[0]!.startsWith("login:"));
   });
 });
+
+describe("HONOROIT_PORT as the Go bot writes it", () => {
+  const cases = [
+    { raw: "8090", port: 8090, host: "127.0.0.1", hostSource: "default" },
+    { raw: ":8090", port: 8090, host: "0.0.0.0", hostSource: "env HONOROIT_PORT" },
+    { raw: "127.0.0.2:8091", port: 8091, host: "127.0.0.2", hostSource: "env HONOROIT_PORT" },
+    { raw: "localhost:8092", port: 8092, host: "127.0.0.1", hostSource: "env HONOROIT_PORT" },
+    { raw: "[::1]:8093", port: 8093, host: "::1", hostSource: "env HONOROIT_PORT" },
+  ] as const;
+  for (const c of cases) {
+    it(`${JSON.stringify(c.raw)} listens on ${c.host} port ${c.port}`, async () => {
+      const r = await load(undefined, { HONOROIT_PORT: c.raw });
+      assert.deepEqual(r.errors, []);
+      assert.deepEqual(r.warnings, []);
+      assert.equal(r.config.port, c.port);
+      assert.equal(r.config.host, c.host);
+      assert.equal(r.sources.get("host"), c.hostSource);
+    });
+  }
+
+  it("an explicit HONOROIT_HOST wins over the address in HONOROIT_PORT, with a warning", async () => {
+    const r = await load(undefined, { HONOROIT_PORT: ":8090", HONOROIT_HOST: "127.0.0.1" });
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.config.host, "127.0.0.1");
+    assert.equal(r.config.port, 8090);
+    assert.match(problemFor(r.warnings, "host").message, /the address in HONOROIT_PORT \(""\) is ignored because HONOROIT_HOST is set/);
+  });
+
+  it("a listen address with a bad port or host says which", async () => {
+    const badPort = await load(undefined, { HONOROIT_PORT: ":http" });
+    assert.match(problemFor(badPort.errors, "port").message, /"http" is not a whole number/);
+    const badHost = await load(undefined, { HONOROIT_PORT: "example.com:8080" });
+    assert.match(problemFor(badHost.errors, "host").message, /"example.com" is not an IP address/);
+    assert.equal(problemFor(badHost.errors, "host").source, "env HONOROIT_PORT");
+  });
+});
