@@ -10,7 +10,6 @@ const NOT_YET: readonly { readonly key: ConfigKey; readonly isSet: (c: HonoroitC
   { key: "monitoring.healthchecks.uuid", isSet: (c) => c.monitoring.healthchecks.uuid !== null, note: "healthchecks.io pings are not sent by this version" },
   { key: "monitoring.sentry.dsn", isSet: (c) => c.monitoring.sentry.dsn !== null, note: "errors are not reported to Sentry by this version" },
   { key: "redmine.host", isSet: (c) => c.redmine.host !== null, note: "Redmine sync is not available in this version yet" },
-  { key: "dataSecret", isSet: (c) => c.dataSecret !== null, note: "it seals the saved access token; importing the Go bot's account data with it is not available in this version yet" },
 ];
 
 /** A warning for every setting that is set but does nothing in this version. */

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   NOT_AVAILABLE: { exit: 2, summary: "not available yet" },
   NOT_FOUND: { exit: 3, summary: "not found" },
   CONFLICT: { exit: 2, summary: "conflict" },
+  BAD_DATA: { exit: 2, summary: "unreadable data" },
   UNREACHABLE: { exit: 4, summary: "service unreachable" },
   BUSY: { exit: 4, summary: "service busy" },
   NOT_READY: { exit: 4, summary: "not ready" },

@@ -10,6 +10,7 @@ import type {
   Store,
   StoreScope,
   SyncState,
+  TicketImport,
   TicketStore,
   TrackerNotes,
 } from "../../core/ports/storage.ts";
@@ -19,7 +20,7 @@ import type { Dialect, SqlDatabase, SqlExecutor } from "./sql.ts";
 import { SqlEventJournal, SqlLedger, SqlRelayLog } from "./sql-events.ts";
 import { SqlJobQueue, SqlTrackerNotes } from "./sql-jobs.ts";
 import { SqlKeyValueStore, SqlOptionStore, SqlSyncState } from "./sql-settings.ts";
-import { SqlTicketStore } from "./sql-tickets.ts";
+import { SqlTicketImport, SqlTicketStore } from "./sql-tickets.ts";
 
 export interface SqlStoreOptions {
   /** Stamps migrations, option changes, queued jobs and saved sync tokens; the system clock by default. */
@@ -39,6 +40,7 @@ class SqlScope implements StoreScope {
   readonly kv: KeyValueStore;
   readonly jobs: JobQueue;
   readonly notes: TrackerNotes;
+  readonly imports: TicketImport;
 
   constructor(db: SqlExecutor, dialect: Dialect, clock: Clock) {
     this.tickets = new SqlTicketStore(db, DIALECTS[dialect]);
@@ -50,6 +52,7 @@ class SqlScope implements StoreScope {
     this.kv = new SqlKeyValueStore(db);
     this.jobs = new SqlJobQueue(db, clock);
     this.notes = new SqlTrackerNotes(db);
+    this.imports = new SqlTicketImport(db, DIALECTS[dialect]);
   }
 }
 

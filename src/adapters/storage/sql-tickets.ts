@@ -1,7 +1,7 @@
 import { HonoroitError } from "../../core/errors.ts";
 import { serverOf } from "../../core/ids.ts";
 import type { EventId, RoomId, TicketId, UserId } from "../../core/ids.ts";
-import type { OpenedTicket, RequestCount, TicketStore } from "../../core/ports/storage.ts";
+import type { ImportedTicket, ImportResult, OpenedTicket, RequestCount, TicketImport, TicketStore } from "../../core/ports/storage.ts";
 import type { NewTicket, Ticket, TicketFilter, TicketStatus } from "../../core/ticket.ts";
 import { int, intOrNull, limitOf, text, textOrNull } from "./sql.ts";
 import type { DialectSql, Row, SqlExecutor, SqlValue } from "./sql.ts";
@@ -148,6 +148,51 @@ async function bumpCounters(tx: SqlExecutor, customer: UserId, homeserver: strin
   const customerOrdinal = await bump("user", customer);
   const homeserverOrdinal = await bump("server", homeserver);
   return { customerOrdinal, homeserverOrdinal };
+}
+
+/** Tickets brought over from another helpdesk, keyed by their thread root. */
+export class SqlTicketImport implements TicketImport {
+  readonly #db: SqlExecutor;
+  readonly #dialect: DialectSql;
+
+  constructor(db: SqlExecutor, dialect: DialectSql) {
+    this.#db = db;
+    this.#dialect = dialect;
+  }
+
+  async insert(t: ImportedTicket): Promise<ImportResult> {
+    const existing = await this.#db.get("SELECT * FROM tickets WHERE thread_root = ? ORDER BY id LIMIT 1", [t.threadRoot]);
+    if (existing !== undefined) return { kind: "existing", ticket: toTicket(existing) };
+    const opened = t.openedAt.getTime();
+    // DO NOTHING without a target also covers the one-open-ticket-per-room index.
+    const row = await this.#db.get(
+      `INSERT INTO tickets (customer, homeserver, customer_room, thread_root, status, title, opened_at, closed_at,
+         last_activity_at, close_reason, redmine_issue_id, customer_ordinal, homeserver_ordinal, greeted_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING
+       RETURNING *`,
+      [
+        t.customer, serverOf(t.customer), t.customerRoom, t.threadRoot, t.status, t.title, opened, t.closedAt?.getTime() ?? null,
+        Math.max(opened, t.lastActivityAt.getTime()), t.status === "closed" ? "imported" : null, t.redmineIssueId,
+        t.customerOrdinal, t.homeserverOrdinal, opened,
+      ],
+    );
+    if (row !== undefined) return { kind: "inserted", ticket: toTicket(row) };
+    const holder = await this.#db.get("SELECT id FROM tickets WHERE customer_room = ? AND status = 'open'", [t.customerRoom]);
+    if (holder === undefined) throw new Error(`importing the ticket of thread ${t.threadRoot} conflicted with nothing visible`);
+    return { kind: "conflict", existing: int(holder, "id") as TicketId };
+  }
+
+  async raiseCount(scope: "user" | "server", key: string, atLeast: number): Promise<boolean> {
+    const before = await this.#db.get("SELECT count FROM request_counters WHERE scope = ? AND key = ?", [scope, key]);
+    if (before !== undefined && int(before, "count") >= atLeast) return false;
+    await this.#db.run(
+      `INSERT INTO request_counters (scope, key, count) VALUES (?, ?, ?)
+       ON CONFLICT (scope, key) DO UPDATE SET count = ${this.#dialect.greatest}(request_counters.count, excluded.count)`,
+      [scope, key, atLeast],
+    );
+    return true;
+  }
 }
 
 /** The error for a ticket id that does not exist. */

@@ -192,6 +192,36 @@ export interface TrackerNotes {
   markSynced(ticketId: TicketId, noteId: number): Promise<void>;
 }
 
+/** A ticket brought over from another helpdesk (the Go bot), as it was there. */
+export interface ImportedTicket {
+  readonly customer: UserId;
+  /** "" when not known (the Go bot forgets the room of a closed request). */
+  readonly customerRoom: RoomId;
+  readonly threadRoot: EventId;
+  readonly status: "open" | "closed";
+  readonly title: string;
+  readonly openedAt: Date;
+  readonly lastActivityAt: Date;
+  readonly closedAt: Date | null;
+  readonly redmineIssueId: number | null;
+  readonly customerOrdinal: number;
+  readonly homeserverOrdinal: number;
+}
+
+/** What importing one ticket did. */
+export type ImportResult =
+  | { readonly kind: "inserted" | "existing"; readonly ticket: Ticket }
+  /** An open ticket of ours already holds that customer room. */
+  | { readonly kind: "conflict"; readonly existing: TicketId };
+
+/** Writing another helpdesk's state, idempotently. */
+export interface TicketImport {
+  /** Inserts the ticket unless one with its thread root exists (then returns that one, unchanged). */
+  insert(ticket: ImportedTicket): Promise<ImportResult>;
+  /** Raises a request counter to at least `atLeast`; true when it changed. */
+  raiseCount(scope: "user" | "server", key: string, atLeast: number): Promise<boolean>;
+}
+
 /** Every storage port. Inside `Store.transaction` they are all bound to that transaction. */
 export interface StoreScope {
   readonly tickets: TicketStore;
@@ -203,6 +233,7 @@ export interface StoreScope {
   readonly kv: KeyValueStore;
   readonly jobs: JobQueue;
   readonly notes: TrackerNotes;
+  readonly imports: TicketImport;
 }
 
 export interface MigrationInfo {
