@@ -155,12 +155,12 @@ describe("honoroit migrate --from-go", { timeout: 300_000 }, () => {
       const closed = tickets.find((x) => x.status === "closed");
       assert.equal(tickets.length, 2, JSON.stringify(tickets));
       assert.equal(open?.customer, w.customer.userId);
-      assert.equal(open?.threadRoot, go.openRoot);
-      assert.equal(open?.customerRoom, go.aliceDm);
-      assert.equal(open?.redmineIssueId, 42);
+      assert.equal(open.threadRoot, go.openRoot);
+      assert.equal(open.customerRoom, go.aliceDm);
+      assert.equal(open.redmineIssueId, 42);
       assert.equal(closed?.customer, bob.userId);
-      assert.equal(closed?.threadRoot, go.closedRoot);
-      assert.match(closed?.title ?? "", /^\[DONE\] {2}1st request from/);
+      assert.equal(closed.threadRoot, go.closedRoot);
+      assert.match(closed.title, /^\[DONE\] {2}1st request from/);
       const greetings = await runCli(["config", "get", "text.greetings"], env);
       assert.match(greetings.stdout, /Welcome back, we switched bots!/);
       if (database === "postgres") return;

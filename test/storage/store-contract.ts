@@ -2,6 +2,7 @@ import { afterEach, describe } from "node:test";
 import type { SqlDatabase } from "../../src/adapters/storage/sql.ts";
 import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
 import { eventContract } from "./contract/events.ts";
+import { importContract } from "./contract/imports.ts";
 import { jobContract } from "./contract/jobs.ts";
 import { migrationContract } from "./contract/migrations.ts";
 import { settingsContract } from "./contract/settings.ts";
@@ -47,5 +48,6 @@ export function storeContract(name: string, target: StoreTarget): void {
     settingsContract(harness);
     jobContract(harness);
     transactionContract(harness);
+    importContract(harness);
   });
 }

@@ -8,7 +8,7 @@ function migrationJson(m: MigrationInfo): Record<string, unknown> {
 
 export const migrate: CliCommand = {
   path: ["migrate"],
-  summary: "Create or upgrade the database schema (serve does this on start)",
+  summary: "Create or upgrade the database schema (serve does this on start); --from-go imports the Go bot's state",
   options: [
     { flags: "--status", description: "show applied and pending migrations; change nothing" },
     { flags: "--from-go", description: "import the Go bot's state (its account data and the operators room's threads), logged in as the bot with the same settings; stop the Go bot first" },
