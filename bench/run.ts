@@ -1,4 +1,4 @@
-// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up and serve memory,
+// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory and the Go import,
 // each beside a baseline measured in the same run, against the real Synapse of the tests.
 // Prints one table and writes bench/results.json. Not part of `npm test`.
 //
@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { synapseFromEnv } from "../test/support/synapse.ts";
 import { runCliBench } from "./cli.ts";
+import { runGoImport } from "./go-import.ts";
 import { runLatency } from "./latency.ts";
 import { serverVersion } from "./matrix-http.ts";
 import { runMemory } from "./memory.ts";
@@ -34,6 +35,7 @@ const SECTIONS: readonly Section[] = [
   { name: "new-ticket", needsSynapse: true, run: runNewTicket },
   { name: "cli", needsSynapse: false, run: runCliBench },
   { name: "memory", needsSynapse: true, run: runMemory },
+  { name: "go-import", needsSynapse: true, run: runGoImport },
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(",")}] [--out FILE] [--keep]

@@ -165,8 +165,11 @@ describe("honoroit migrate --from-go", { timeout: 300_000 }, () => {
       assert.match(greetings.stdout, /Welcome back, we switched bots!/);
       if (database === "postgres") return;
 
-      // serve, with the Go bot's environment: the open request goes on in its old thread.
-      const serve = w.track(await ServeProcess.start(env));
+      // serve, with the Go bot's environment (its listen-address form of HONOROIT_PORT too):
+      // the open request goes on in its old thread.
+      const serve = w.track(await ServeProcess.start({ ...env, HONOROIT_PORT: `:${w.port}` }));
+      await waitFor(async () => ((await serve.health(w.port)).status === 200 ? true : undefined), { what: "/_health on the Go bot's listen address", timeoutMs: 20_000 });
+      assert.match(serve.output, /0\.0\.0\.0/);
       await w.customer.client.sendTextMessage(go.aliceDm, "are you still there?");
       const copied = await waitFor(async () => threadMessages(await roomHistory(w.operator.client, w.opsRoom), go.openRoot).find((e) => bodyOf(e).includes("are you still there?")), {
         what: "Alice's new message in her old thread",

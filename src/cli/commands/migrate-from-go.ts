@@ -45,11 +45,17 @@ export async function importFromGo(ctx: CliContext, opts: FromGoOptions): Promis
     const connection = await connectMatrix({ ...loginCredentials(matrix, config), kv: store.kv, syncState: store.sync, logger, retry: false });
     try {
       const sealed = new GoSealedText(config.dataSecret ?? undefined);
+      let started = performance.now();
+      const took = (): number => Math.round(performance.now() - started);
       const read = await readGoAccountData(connection.api, sealed, opts.skipUnreadable);
+      logger.info("read the Go bot's account data", { entries: read.entries, ms: took() });
       const donePrefix = read.account.options.get("text.prefix.done")?.trim() || "[DONE]";
       const progress = progressLine();
+      started = performance.now();
       const room = await scanOperatorsRoom(connection.api, matrix.roomId, connection.userId, donePrefix, (n) => progress.update(n));
       progress.done();
+      logger.info("read the operators room", { events: room.events, roots: room.roots.length, ms: took() });
+      started = performance.now();
       const summary = await importGoState(store, {
         account: read.account,
         room,
@@ -58,6 +64,7 @@ export async function importFromGo(ctx: CliContext, opts: FromGoOptions): Promis
         ...(read.pendingInvites === 0 ? { syncPosition: read.nextBatch } : {}),
         dryRun: opts.dryRun,
       });
+      logger.info(opts.dryRun ? "counted what an import would write" : "wrote the import", { ms: took() });
       return summaryOutput(summary, connection.userId, read.entries, read.pendingInvites);
     } finally {
       await connection.close();
