@@ -15,6 +15,7 @@ import type { SyncHealth } from "../adapters/matrix/sync-pipeline.ts";
 import { currentHolder, describeHolder, type ServeLock } from "../adapters/storage/serve-lock.ts";
 import { HonoroitError, messageOf, RefusedError } from "../core/errors.ts";
 import { sleep } from "../core/timing.ts";
+import { startMonitoring, type ServeMonitoring } from "./monitoring.ts";
 
 export interface ServeOptions {
   readonly config: HonoroitConfig;
@@ -78,6 +79,22 @@ export function periodicTasks(deps: HelpdeskDeps, refresh: () => Promise<void>):
  * and the scheduler until the signal; everything opened here is closed here.
  */
 export async function serve(opts: ServeOptions): Promise<void> {
+  // Healthchecks pings and Sentry reports, when configured, see the whole run (monitoring.ts).
+  const monitoring = await startMonitoring(opts.config, opts.logger);
+  try {
+    await serveLocked({ ...opts, logger: monitoring.logger, monitoring });
+  } catch (error) {
+    await monitoring.stopped(error);
+    throw error;
+  }
+  await monitoring.stopped();
+}
+
+interface MonitoredServeOptions extends ServeOptions {
+  readonly monitoring: ServeMonitoring;
+}
+
+async function serveLocked(opts: MonitoredServeOptions): Promise<void> {
   try {
     let held = await opts.lock.tryAcquire();
     if (!held && opts.standby !== true) {
@@ -108,7 +125,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
 }
 
-async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForLock: () => Promise<void>): Promise<void> {
+async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean, waitForLock: () => Promise<void>): Promise<void> {
   const { config, store, logger } = opts;
   // Stops on SIGTERM, or when another serve took the database over while this one's lock was lost.
   const signal = AbortSignal.any([opts.signal, opts.lock.lost]);
@@ -139,20 +156,29 @@ async function serveHolding(opts: ServeOptions, holding: () => boolean, waitForL
     ...(config.metrics.ips === null ? {} : { allowedIps: config.metrics.ips }),
   });
   logger.info("HTTP server listening", { address: http.listening, url: http.url });
+  opts.monitoring.watch(health);
 
   try {
     await waitForLock();
     if (signal.aborted) return;
     await store.kv.set(HOLDER_NAMESPACE, HOLDER_KEY, JSON.stringify(currentHolder()));
-    const connection = await connectMatrix({
-      ...loginCredentials(opts.matrix, config),
-      kv: store.kv,
-      syncState: store.sync,
-      logger,
-      signal,
-      metrics,
-      operatorsRoom: opts.matrix.roomId,
-    });
+    let connection;
+    try {
+      connection = await connectMatrix({
+        ...loginCredentials(opts.matrix, config),
+        kv: store.kv,
+        syncState: store.sync,
+        logger,
+        signal,
+        metrics,
+        operatorsRoom: opts.matrix.roomId,
+      });
+    } catch (error) {
+      // SIGTERM while login waits for the homeserver: nothing is under way, a clean stop.
+      // (A reason is set once the signal fired; `aborted` reads as false here to the compiler.)
+      if (signal.reason !== undefined) return;
+      throw error;
+    }
     try {
       const options = await RuntimeOptions.load(store.options, logger);
       const deps = helpdeskDeps({ config, operatorsRoom: opts.matrix.roomId, store, messenger: connection.messenger, options, clock: opts.clock, logger, metrics, inbox: connection.sync });

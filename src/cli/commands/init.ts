@@ -1,10 +1,15 @@
-import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { existsSync, realpathSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HonoroitError } from "../../core/errors.ts";
+import { HonoroitError, messageOf } from "../../core/errors.ts";
+import type { RoomId, UserId } from "../../core/ids.ts";
+import type { LogLevel } from "../../core/ports.ts";
 import type { ConfigKey } from "../../config/schema.ts";
 import { nestDotted, specOf } from "../../config/schema.ts";
 import type { CliCommand } from "../command.ts";
+import type { CliContext } from "../context.ts";
+import { systemdUnit } from "../systemd-unit.ts";
 
 /** The questions `init` asks, behind a port so the wizard can be driven by a test. */
 export interface Prompter {
@@ -12,6 +17,8 @@ export interface Prompter {
   password(question: { message: string; validate: (value: string) => true | string }): Promise<string>;
   select<T extends string>(question: { message: string; choices: readonly { value: T; name: string }[]; default?: T }): Promise<T>;
   confirm(question: { message: string; default: boolean }): Promise<boolean>;
+  /** A line for the person between questions: what was checked, and why an answer was refused. */
+  note(text: string): void;
 }
 
 /** Validates one answer with the same parser the config loader uses. */
@@ -24,49 +31,257 @@ export function validateWith(key: ConfigKey): (value: string) => true | string {
   };
 }
 
-type Answers = Partial<Record<ConfigKey, string | number>>;
+type Answers = Partial<Record<ConfigKey | `${ConfigKey}File`, string | number>>;
+type AuthMethod = "password" | "token" | "sharedSecret";
 
-/** Asks the questions; returns the flat answers by config key. */
-export async function askInitQuestions(p: Prompter): Promise<Answers> {
-  const answers: Answers = {};
-  answers.homeserver = (await p.input({ message: "Homeserver URL", default: "https://matrix.example.com", validate: validateWith("homeserver") })).trim();
-  const method = await p.select({
-    message: "How does the bot log in?",
-    choices: [
-      { value: "password", name: "password (login is the bot's localpart, e.g. honoroit)" },
-      { value: "token", name: "access token" },
-      { value: "sharedSecret", name: "shared secret (com.devture.shared_secret_auth)" },
-    ] as const,
-    default: "password",
-  });
-  if (method !== "token") {
-    answers.login = (await p.input({
-      message: method === "sharedSecret" ? "Bot's full Matrix ID (e.g. @honoroit:example.com)" : "Bot's login (localpart, e.g. honoroit)",
-      validate: validateWith("login"),
-    })).trim();
-  }
-  answers[method] = await p.password({ message: method === "password" ? "Bot's password" : method === "token" ? "Access token" : "Shared secret", validate: validateWith(method) });
-  answers.roomId = (await p.input({ message: "Operators room ID (e.g. !abc:example.com)", validate: validateWith("roomId") })).trim();
-  const dialect = await p.select({
-    message: "Database",
-    choices: [
-      { value: "sqlite", name: "SQLite (a file next to the config)" },
-      { value: "postgres", name: "PostgreSQL" },
-    ] as const,
-    default: "sqlite",
-  });
-  answers["db.dialect"] = dialect;
-  answers["db.dsn"] = (await p.input({
-    message: dialect === "sqlite" ? "SQLite file" : "PostgreSQL URL (postgres://user:password@host/db)",
-    ...(dialect === "sqlite" ? { default: "honoroit.db" } : {}),
-    validate: (v) => (dialect === "postgres" && !/^postgres(ql)?:\/\//.test(v.trim()) ? "expected a postgres:// URL" : validateWith("db.dsn")(v)),
-  })).trim();
-  const port = await p.input({ message: "HTTP port for /_health and /metrics", default: "8080", validate: validateWith("port") });
-  answers.port = Number(port.trim());
-  return answers;
+/** `init`'s flags: every question has one; `--yes` takes the defaults for the rest. */
+export interface InitFlags {
+  readonly yes?: boolean;
+  readonly homeserver?: string;
+  readonly login?: string;
+  readonly passwordFile?: string;
+  readonly tokenFile?: string;
+  readonly sharedSecretFile?: string;
+  readonly roomId?: string;
+  readonly createRoom?: boolean;
+  readonly invite?: string;
+  readonly dbDialect?: string;
+  readonly dbDsn?: string;
+  readonly port?: string;
+  readonly metricsLogin?: string;
+  readonly metricsPasswordFile?: string;
 }
 
-/** The real prompts, loaded only when `init` runs. */
+/**
+ * Asks (or takes from a flag) and checks against the real thing; a refused answer is asked
+ * again with the reason, or, unattended, stops `init` with it before anything is written.
+ */
+class Wizard {
+  constructor(
+    private readonly prompter: Prompter | undefined,
+    private readonly flags: InitFlags,
+  ) {}
+
+  get attended(): boolean {
+    return this.prompter !== undefined;
+  }
+
+  flag<K extends keyof InitFlags>(name: K): InitFlags[K] {
+    return this.flags[name];
+  }
+
+  note(text: string): void {
+    this.prompter?.note(text);
+  }
+
+  /** The flag's value, else the question (attended), else the default (`--yes`), else an error naming the flag. */
+  async answer<T>(flag: keyof InitFlags, ask: (p: Prompter) => Promise<T>, fallback?: T): Promise<T> {
+    const given = this.flags[flag];
+    if (given !== undefined) return given as T;
+    if (this.prompter !== undefined) return ask(this.prompter);
+    if (fallback !== undefined) return fallback;
+    throw new HonoroitError("BAD_ARGUMENT", `--${kebab(flag)} is needed: unattended (--yes or no terminal), every answer without a default needs its flag; nothing was written`);
+  }
+
+  /** A question with no flag of its own (attended only). */
+  ask<T>(question: (p: Prompter) => Promise<T>): Promise<T> {
+    if (this.prompter === undefined) throw new Error("a question was asked unattended");
+    return question(this.prompter);
+  }
+
+  /** Runs `attempt` until it succeeds; attended, a refusal is shown and the questions asked again. */
+  async until<T>(attempt: (first: boolean) => Promise<T>): Promise<T> {
+    for (let first = true; ; first = false) {
+      try {
+        return await attempt(first);
+      } catch (error) {
+        if (this.prompter === undefined || !(error instanceof HonoroitError)) throw error;
+        this.prompter.note(`✗ ${error.message}`);
+      }
+    }
+  }
+
+  /** A flag's value the first time only: after a refusal, the person is asked instead. */
+  withFlags(first: boolean): Wizard {
+    return first || this.prompter === undefined ? this : new Wizard(this.prompter, {});
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+async function secretFromFile(file: string, what: string): Promise<string> {
+  try {
+    const text = (await readFile(file, "utf8")).replace(/\r?\n$/, "");
+    if (text === "") throw new HonoroitError("BAD_ARGUMENT", `${file} (${what}) is empty`);
+    return text;
+  } catch (error) {
+    if (error instanceof HonoroitError) throw error;
+    throw new HonoroitError("BAD_ARGUMENT", `cannot read ${what} from ${file}: ${messageOf(error)}`);
+  }
+}
+
+const AUTH_FILE_FLAGS: Readonly<Record<AuthMethod, "passwordFile" | "tokenFile" | "sharedSecretFile">> = {
+  password: "passwordFile",
+  token: "tokenFile",
+  sharedSecret: "sharedSecretFile",
+};
+
+const AUTH_QUESTIONS: Readonly<Record<AuthMethod, string>> = {
+  password: "Bot's password",
+  token: "Access token",
+  sharedSecret: "Shared secret",
+};
+
+interface Setup {
+  readonly answers: Answers;
+  readonly lines: string[];
+}
+
+/** The whole conversation: each answer checked before the next question. */
+async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setup> {
+  // No configuration exists yet to take a level from: warnings and errors only, unless asked.
+  const { StreamLogger } = await import("../../adapters/log/stream-logger.ts");
+  const logger = new StreamLogger((ctx.globals.logLevel ?? "warn") as LogLevel);
+  const checks = await import("../../adapters/matrix/setup-checks.ts");
+  const answers: Answers = {};
+  const lines: string[] = [];
+  const done = (line: string): void => {
+    lines.push(`✓ ${line}`);
+    w.note(`✓ ${line}`);
+  };
+
+  const hs = await w.until(async (first) => {
+    const typed = await w.withFlags(first).answer("homeserver", (p) => p.input({ message: "Homeserver (a URL, or your Matrix domain)", validate: (v) => (v.trim() === "" ? "required" : true) }));
+    return checks.findHomeserver(typed);
+  });
+  answers.homeserver = hs.url;
+  done(`homeserver ${hs.url}${hs.viaWellKnown ? " (found through .well-known)" : ""} answers, Matrix ${hs.versions.at(-1) ?? "?"}`);
+
+  // A data secret of our own: the saved access token is sealed with it.
+  const dataSecret = randomBytes(24).toString("base64url");
+  answers.dataSecret = dataSecret;
+  const login = await w.until(async (first) => {
+    const ww = w.withFlags(first);
+    const fromFlags = first ? (Object.entries(AUTH_FILE_FLAGS) as [AuthMethod, keyof InitFlags][]).find(([, flag]) => w.flag(flag) !== undefined)?.[0] : undefined;
+    let method: AuthMethod | undefined = fromFlags;
+    if (method === undefined) {
+      if (!w.attended) throw new HonoroitError("BAD_ARGUMENT", "--password-file, --token-file or --shared-secret-file is needed: unattended, the bot's credentials come from a file; nothing was written");
+      method = await w.ask((p) =>
+        p.select<AuthMethod>({
+          message: "How does the bot log in?",
+          choices: [
+            { value: "password", name: "password (login is the bot's localpart, e.g. honoroit)" },
+            { value: "token", name: "access token" },
+            { value: "sharedSecret", name: "shared secret (com.devture.shared_secret_auth)" },
+          ],
+          default: "password",
+        }),
+      );
+    }
+    const user =
+      method === "token"
+        ? ""
+        : (await ww.answer("login", (p) => p.input({ message: method === "sharedSecret" ? "Bot's full Matrix ID (e.g. @honoroit:example.com)" : "Bot's login (localpart, e.g. honoroit)", validate: validateWith("login") }))).trim();
+    const fileFlag = AUTH_FILE_FLAGS[method];
+    const secretFile = first ? w.flag(fileFlag) : undefined;
+    const secret = secretFile !== undefined ? await secretFromFile(secretFile, AUTH_QUESTIONS[method].toLowerCase()) : await ww.answer(fileFlag, (p) => p.password({ message: AUTH_QUESTIONS[method], validate: validateWith(method) }));
+    const checked = await checks.checkLogin({ homeserver: hs.url, login: user, [method]: secret, dataSecret, logger });
+    return { method, user, secret, secretFile, checked };
+  });
+  if (login.user !== "") answers.login = login.user;
+  if (login.secretFile !== undefined) answers[`${login.method}File`] = path.resolve(login.secretFile);
+  else answers[login.method] = login.secret;
+  const bot = login.checked.session.userId;
+  done(`logged in as ${bot} (device ${login.checked.session.deviceId})`);
+
+  const room = await w.until(async (first): Promise<RoomId> => {
+    const ww = w.withFlags(first);
+    const create =
+      (first && w.flag("createRoom") === true) ||
+      (w.flag("roomId") === undefined || !first
+        ? await ww.answer(
+            "createRoom",
+            (p) =>
+              p
+                .select({ message: "Operators room", choices: [{ value: "create", name: "create a new private room" }, { value: "existing", name: "use a room the bot is in or invited to (ID or alias)" }], default: "create" })
+                .then((v) => v === "create"),
+            false,
+          )
+        : false);
+    if (create) {
+      const raw = await ww.answer("invite", (p) => p.input({ message: "Operators to invite (Matrix IDs, comma-separated)", validate: () => true }), "");
+      const operators = raw.split(/[\s,]+/).filter((u) => u !== "");
+      const bad = operators.find((u) => !/^@[^:]+:.+$/.test(u));
+      if (bad !== undefined) throw new HonoroitError("BAD_ARGUMENT", `"${bad}" is not a Matrix ID (@name:example.com)`);
+      const id = await checks.createOperatorsRoom(login.checked.session, operators as UserId[], logger);
+      done(`created the operators room ${id}${operators.length > 0 ? `, invited ${operators.join(", ")}` : ""}`);
+      return id;
+    }
+    const typed = await ww.answer("roomId", (p) => p.input({ message: "Operators room ID or alias (e.g. !abc:example.com or #support:example.com)", validate: (v) => (v.trim() === "" ? "required" : true) }));
+    const id = await checks.joinOperatorsRoom(login.checked.session, typed, logger);
+    done(`the bot is in the operators room ${id}`);
+    return id;
+  });
+  answers.roomId = room;
+
+  const storage = await w.until(async (first) => {
+    const ww = w.withFlags(first);
+    const dialect = await ww.answer(
+      "dbDialect",
+      (p) => p.select({ message: "Database", choices: [{ value: "sqlite", name: "SQLite (a file next to the config)" }, { value: "postgres", name: "PostgreSQL" }], default: "sqlite" }),
+      "sqlite",
+    );
+    if (dialect !== "sqlite" && dialect !== "postgres") throw new HonoroitError("BAD_ARGUMENT", `--db-dialect must be sqlite or postgres, not "${dialect}"`);
+    const dsn = (await ww.answer(
+      "dbDsn",
+      (p) =>
+        p.input({
+          message: dialect === "sqlite" ? "SQLite file" : "PostgreSQL URL (postgres://user:password@host/db)",
+          ...(dialect === "sqlite" ? { default: "honoroit.db" } : {}),
+          validate: (v) => (dialect === "postgres" && !/^postgres(ql)?:\/\//.test(v.trim()) ? "expected a postgres:// URL" : validateWith("db.dsn")(v)),
+        }),
+      dialect === "sqlite" ? "honoroit.db" : undefined,
+    )).trim();
+    const where = dialect === "sqlite" ? path.resolve(path.dirname(file), dsn) : dsn;
+    const { openStore } = await import("../../adapters/storage/open-store.ts");
+    let store;
+    try {
+      store = await openStore({ dialect, dsn: where });
+      await store.migrate();
+      await checks.keepSession(login.checked.kv, store.kv);
+    } catch (error) {
+      if (error instanceof HonoroitError) throw error;
+      throw new HonoroitError("UNREACHABLE", `the database cannot be used: ${messageOf(error)}`);
+    } finally {
+      await store?.close();
+    }
+    return { dialect, dsn, where };
+  });
+  answers["db.dialect"] = storage.dialect;
+  answers["db.dsn"] = storage.dsn;
+  done(`database ready (${storage.dialect === "sqlite" ? storage.where : "PostgreSQL"}), the bot's session kept in it`);
+
+  const port = await w.until(async (first) => {
+    const raw = await w.withFlags(first).answer("port", (p) => p.input({ message: "HTTP port for /_health and /metrics (on this machine only)", default: "8080", validate: validateWith("port") }), "8080");
+    const ok = validateWith("port")(raw);
+    if (ok !== true) throw new HonoroitError("BAD_ARGUMENT", `--port: ${ok}`);
+    return Number(raw.trim());
+  });
+  answers.port = port;
+
+  const metricsLogin = await w.answer("metricsLogin", async (p) => ((await p.confirm({ message: "Protect /metrics with a login and password?", default: false })) ? (await p.input({ message: "Metrics login", validate: validateWith("metrics.login") })).trim() : ""), "");
+  if (metricsLogin !== "") {
+    answers["metrics.login"] = metricsLogin;
+    const file = w.flag("metricsPasswordFile");
+    if (file !== undefined) answers["metrics.passwordFile"] = path.resolve(file);
+    else answers["metrics.password"] = await w.answer("metricsPasswordFile", (p) => p.password({ message: "Metrics password", validate: validateWith("metrics.password") }));
+  }
+  return { answers, lines };
+}
+
+/** The real prompts, loaded only when `init` runs attended. */
 async function terminalPrompter(): Promise<Prompter> {
   const inquirer = await import("@inquirer/prompts");
   return {
@@ -74,12 +289,13 @@ async function terminalPrompter(): Promise<Prompter> {
     password: (q) => inquirer.password({ message: q.message, mask: "*", validate: q.validate }),
     select: (q) => inquirer.select({ message: q.message, choices: q.choices.map((c) => ({ value: c.value, name: c.name })), ...(q.default === undefined ? {} : { default: q.default }) }),
     confirm: (q) => inquirer.confirm({ message: q.message, default: q.default }),
+    note: (text) => process.stderr.write(`${text}\n`),
   };
 }
 
 /**
  * Writes the answers as a config file after checking it with the loader (so `serve` will
- * accept it); the file is private to its owner since it holds a secret.
+ * accept it): private to its owner (it holds secrets), written whole or not at all.
  */
 export async function writeConfigFile(file: string, answers: Answers): Promise<void> {
   const text = JSON.stringify(nestDotted(answers), null, 2) + "\n";
@@ -90,55 +306,86 @@ export async function writeConfigFile(file: string, answers: Answers): Promise<v
   try {
     assertValid(await loadConfig({ configFile: tmp, env: {}, cwd: path.dirname(file) }));
   } catch (error) {
-    const { rm } = await import("node:fs/promises");
     await rm(tmp, { force: true });
     throw error;
   }
   await rename(tmp, file);
 }
 
+/** The command that runs this very binary, for the unit file and the last line. */
+function binaryPath(): string {
+  const script = process.argv[1];
+  try {
+    return script === undefined ? "honoroit" : realpathSync(script);
+  } catch {
+    return script ?? "honoroit";
+  }
+}
+
+const FLAG_OPTIONS = [
+  { flags: "--yes", description: "unattended: take the default for every question without a flag (no terminal needed)" },
+  { flags: "--homeserver <url>", description: "homeserver URL, or a domain whose .well-known names it" },
+  { flags: "--login <name>", description: "the bot's login: a localpart with a password, a full Matrix ID with a shared secret" },
+  { flags: "--password-file <file>", description: "the bot's password, read from this file (the config then names the file)" },
+  { flags: "--token-file <file>", description: "an access token of the bot, read from this file" },
+  { flags: "--shared-secret-file <file>", description: "the shared secret (com.devture.shared_secret_auth), read from this file" },
+  { flags: "--room-id <room>", description: "the operators room: an ID or alias; the bot joins it (it must be invited)" },
+  { flags: "--create-room", description: "create a new private operators room instead" },
+  { flags: "--invite <users>", description: "with --create-room: operators to invite, comma-separated Matrix IDs" },
+  { flags: "--db-dialect <dialect>", description: "sqlite (default) or postgres" },
+  { flags: "--db-dsn <dsn>", description: "SQLite file (default honoroit.db next to the config) or postgres:// URL" },
+  { flags: "--port <port>", description: "HTTP port for /_health and /metrics (default 8080)" },
+  { flags: "--metrics-login <login>", description: "protect /metrics with this login" },
+  { flags: "--metrics-password-file <file>", description: "and the password in this file" },
+  { flags: "--systemd <file>", description: "also write a systemd unit to this file" },
+  { flags: "--force", description: "overwrite an existing configuration file" },
+] as const;
+
 /** `init`, with its prompts and terminal check injectable for tests. */
 export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: () => boolean): CliCommand {
   return {
     path: ["init"],
-    summary: "Set up a configuration file, asking a few questions",
-    options: [{ flags: "--force", description: "overwrite an existing configuration file" }],
-    examples: ["npx honoroit init", "honoroit --config /etc/honoroit/honoroit.config.json init"],
+    summary: "Set up: each answer is checked against the homeserver and the database, then the config file is written",
+    options: FLAG_OPTIONS,
+    examples: [
+      "npx honoroit init",
+      "honoroit --config /etc/honoroit/honoroit.config.json init --systemd /etc/systemd/system/honoroit.service",
+      "honoroit --config honoroit.config.json init --yes --homeserver https://matrix.example.com --login honoroit --password-file pw.txt --room-id '#support:example.com'",
+    ],
+    json: true,
     async run({ options }, ctx) {
       const file = path.resolve(ctx.globals.config ?? "honoroit.config.json");
       if (existsSync(file) && options["force"] !== true) {
         throw new HonoroitError("CONFLICT", `${file} exists already; use --force to overwrite it`);
       }
-      if (!isInteractive()) {
+      const unattended = options["yes"] === true;
+      if (!unattended && !isInteractive()) {
         throw new HonoroitError(
           "BAD_ARGUMENT",
-          "init asks questions and needs a terminal; without one, copy honoroit.config.example.json to honoroit.config.json and edit it, or set the HONOROIT_* variables",
+          "init asks questions and needs a terminal; without one, give the answers as flags with --yes (honoroit init --help), or copy honoroit.config.example.json and edit it",
         );
       }
-      const prompter = await getPrompter();
-      const answers = await askInitQuestions(prompter).catch((error: unknown) => {
+      const prompter = unattended ? undefined : await getPrompter();
+      const flags = options as InitFlags;
+      const setup = await runWizard(new Wizard(prompter, flags), file, ctx).catch((error: unknown) => {
         // Ctrl-C or Ctrl-D at a prompt: a person changing their mind, not a failure.
-        if (error instanceof Error && error.name === "ExitPromptError") {
-          throw new HonoroitError("BAD_ARGUMENT", "init cancelled; nothing was written");
-        }
+        if (error instanceof Error && error.name === "ExitPromptError") throw new HonoroitError("BAD_ARGUMENT", "init cancelled; nothing was written");
         throw error;
       });
-      await writeConfigFile(file, answers);
-      const lines = [`wrote ${file}`];
-      if (await prompter.confirm({ message: "Create the database now?", default: true })) {
-        const { loadConfig, assertValid } = await import("../../config/load.ts");
-        const cfg = assertValid(await loadConfig({ configFile: file, env: {} }));
-        const { openStore } = await import("../../adapters/storage/open-store.ts");
-        const store = await openStore({ dialect: cfg.db.dialect, dsn: cfg.db.dsn });
-        try {
-          await store.migrate();
-          lines.push(`database ready (${cfg.db.dialect === "sqlite" ? cfg.db.dsn : "PostgreSQL"})`);
-        } finally {
-          await store.close();
-        }
+      await writeConfigFile(file, setup.answers);
+      const bin = binaryPath();
+      const unit = systemdUnit({ node: process.execPath, bin, config: file, dir: path.dirname(file) });
+      const lines = [...setup.lines, `✓ wrote ${file} (mode 0600)`];
+      const systemd = typeof options["systemd"] === "string" ? path.resolve(options["systemd"]) : undefined;
+      if (systemd !== undefined) {
+        await writeFile(systemd, unit, { mode: 0o644 });
+        lines.push(`✓ wrote the systemd unit ${systemd}: systemctl daemon-reload && systemctl enable --now ${path.basename(systemd, ".service")}`);
+      } else {
+        lines.push("", "To run it under systemd, save this as /etc/systemd/system/honoroit.service (or rerun with --systemd FILE):", "", ...unit.trimEnd().split("\n"), "");
       }
-      lines.push(`start the bot with: npx honoroit${ctx.globals.config === undefined ? "" : ` --config ${ctx.globals.config}`} serve`);
-      return { kind: "lines", lines, json: { file } };
+      if (bin.includes(`${path.sep}_npx${path.sep}`)) lines.push("note: this copy runs from npx's cache; install it (npm install -g honoroit) so that the unit's path stays valid");
+      lines.push(`next: honoroit --config ${file} serve`);
+      return { kind: "lines", lines, json: { file, systemd: systemd ?? null, homeserver: setup.answers.homeserver, roomId: setup.answers.roomId } };
     },
   };
 }

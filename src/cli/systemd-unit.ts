@@ -1,0 +1,52 @@
+// The systemd unit `init` prints (or writes with --systemd): the binary run directly, not
+// through npx, which does not pass signals on and adds a second process.
+
+export interface UnitOptions {
+  /** The Node.js that runs the binary. */
+  readonly node: string;
+  /** The `honoroit` binary. */
+  readonly bin: string;
+  readonly config: string;
+  /** Where the config and a SQLite database live: the only place it may write. */
+  readonly dir: string;
+}
+
+/**
+ * A hardened unit. `Type=simple`: readiness would need sd_notify over a Unix datagram socket,
+ * which Node cannot send without a native module; /_health tells readiness instead.
+ */
+export function systemdUnit(o: UnitOptions): string {
+  const quote = (s: string): string => (/[\s"\\]/.test(s) ? `"${s.replace(/(["\\])/g, "\\$1")}"` : s);
+  return `[Unit]
+Description=Honoroit, a Matrix helpdesk bot
+Documentation=https://github.com/etkecc/honoroit
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+ExecStart=${[o.node, o.bin, "--config", o.config, "serve"].map(quote).join(" ")}
+WorkingDirectory=${quote(o.dir)}
+# SIGTERM: in-flight relays finish, then it exits 0.
+KillSignal=SIGTERM
+TimeoutStopSec=20
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=true
+ProtectSystem=strict
+ProtectHome=read-only
+ReadWritePaths=${quote(o.dir)}
+PrivateTmp=true
+PrivateDevices=true
+ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectControlGroups=true
+RestrictSUIDSGID=true
+LockPersonality=true
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+UMask=0077
+
+[Install]
+WantedBy=multi-user.target
+`;
+}

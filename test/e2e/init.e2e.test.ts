@@ -1,0 +1,66 @@
+// `honoroit init` unattended, as a script or a provisioning tool runs it: every answer from a
+// flag, checked against the real homeserver and database; a refusal writes nothing. Then serve
+// starts from the file it wrote, on the device init logged in with, and relays.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { bodyOf, roomHistory } from "../support/room-history.ts";
+import { freePort, runCli, ServeProcess } from "../support/serve-process.ts";
+import { waitFor } from "../support/synapse.ts";
+import { makeWorld, PASSWORD } from "./world.ts";
+
+describe("honoroit init --yes", { timeout: 180_000 }, () => {
+  it("refuses a dead homeserver, a wrong password and a room the bot is not invited to, writing nothing; then sets up a working bot", async (t) => {
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const file = path.join(w.dir, "etc", "honoroit.config.json");
+    const unit = path.join(w.dir, "honoroit.service");
+    const right = path.join(w.dir, "password");
+    const wrong = path.join(w.dir, "wrong-password");
+    await writeFile(right, `${PASSWORD}\n`);
+    await writeFile(wrong, "not the password\n");
+    const port = String(await freePort());
+    const login = w.env["HONOROIT_LOGIN"] ?? "";
+    const base = ["--config", file, "init", "--yes", "--login", login, "--port", port];
+
+    const dead = await runCli([...base, "--homeserver", "http://127.0.0.1:1", "--password-file", right, "--room-id", w.opsRoom], {});
+    assert.equal(dead.code, 4, dead.stderr);
+    assert.match(dead.stderr, /nothing answers at http:\/\/127\.0\.0\.1:1/);
+    const badPassword = await runCli([...base, "--homeserver", w.hs.url, "--password-file", wrong, "--room-id", w.opsRoom], {});
+    assert.equal(badPassword.code, 2, badPassword.stderr);
+    assert.match(badPassword.stderr, /login failed for honoroit/);
+    const strangers = await w.operator.client.createRoom({ name: "Not for the bot" });
+    const notInvited = await runCli([...base, "--homeserver", w.hs.url, "--password-file", right, "--room-id", strangers.room_id], {});
+    assert.equal(notInvited.code, 2, notInvited.stderr);
+    assert.match(notInvited.stderr, /cannot join .*: invite it there first/);
+    const missing = await runCli(["--config", file, "init", "--yes", "--homeserver", w.hs.url], {});
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /--password-file, --token-file or --shared-secret-file is needed/);
+    assert.equal(existsSync(file), false, "a refused init writes no file");
+
+    const ok = await runCli([...base, "--homeserver", w.hs.url, "--password-file", right, "--room-id", w.opsRoom, "--systemd", unit], {});
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /✓ logged in as @honoroit/);
+    assert.match(ok.stdout, new RegExp(`✓ the bot is in the operators room ${w.opsRoom.replace(/[.$]/g, "\\$&")}`));
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    const written = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    assert.equal(written["passwordFile"], right, "the password stays in its file");
+    assert.equal(written["password"], undefined);
+    const unitText = await readFile(unit, "utf8");
+    assert.match(unitText, new RegExp(`^ExecStart=.*bin/honoroit --config ${file.replace(/[.]/g, "\\.")} serve$`, "m"));
+    assert.match(unitText, /^NoNewPrivileges=true$/m);
+
+    // serve with nothing but that file: the same device init logged in with, and it relays.
+    const serve = w.track(await ServeProcess.start({}, { args: ["--config", file] }));
+    assert.match(serve.output, /logged in to Matrix .*method=saved/);
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "hello after init");
+    await waitFor(async () => ((await roomHistory(w.operator.client, w.opsRoom)).some((e) => e.sender === w.bot && bodyOf(e).endsWith("hello after init")) ? true : undefined), {
+      what: "the customer's message in the operators room",
+      timeoutMs: 30_000,
+    });
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+});
