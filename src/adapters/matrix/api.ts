@@ -90,6 +90,8 @@ export interface RequestOptions {
   readonly maxAttempts?: number;
   /** The room the request is about, named in a refusal (the core treats refusals by room). */
   readonly room?: string;
+  /** The API version's path prefix when it is not v3 (`/_matrix/client/v1` for relations). */
+  readonly prefix?: string;
 }
 
 export interface MatrixApiOptions {
@@ -192,7 +194,7 @@ export class MatrixApi {
     const parents = signal === undefined ? [this.options.signal, options.signal] : [signal];
     const attempt = linkSignals(parents, timeoutMs);
     // A cast: the SDK types `priority` as Pick<RequestInit, …>, which Node's RequestInit lacks.
-    const opts = { abortSignal: attempt.signal } as IRequestOpts;
+    const opts = { abortSignal: attempt.signal, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) } as IRequestOpts;
     try {
       return options.unauthenticated === true
         ? await this.http.request(method, urlPath, query, options.body, opts)

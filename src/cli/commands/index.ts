@@ -8,12 +8,14 @@ import { notAvailable } from "./not-available.ts";
 import { serve } from "./serve.ts";
 import { ticketsClose } from "./tickets-close.ts";
 import { ticketsList } from "./tickets-list.ts";
+import { ticketsShow } from "./tickets-show.ts";
 
 /** Every CLI subcommand, declared once. */
 export const COMMANDS: readonly CliCommand[] = [
   serve,
   init,
   ticketsList,
+  ticketsShow,
   ticketsClose,
   count,
   migrate,
