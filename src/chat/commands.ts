@@ -7,33 +7,45 @@ import { showOptions } from "../core/runtime-options.ts";
 import type { Ticket } from "../core/ticket.ts";
 import { closeTicket } from "../core/usecases/close-ticket.ts";
 import { countRequest } from "../core/usecases/count-request.ts";
+import type { NoticeText } from "../core/usecases/notices.ts";
 import { renameTicket } from "../core/usecases/rename-ticket.ts";
 import { startTicket } from "../core/usecases/start-ticket.ts";
+import { helpMessage } from "./help.ts";
 
 /** What a chat command gets: its words after the name, the event, and the thread's ticket. */
 export interface ChatInput {
   readonly args: string;
   readonly event: MessageEvent;
-  /** The thread's ticket (commands with `needsTicket` always get an open one). */
+  /** The thread's ticket (a command's `scope` decides whether it is sure to have one, and an open one). */
   readonly ticket: Ticket | undefined;
   readonly deps: HelpdeskDeps;
 }
 
-/** A reply to the operator, in the thread (or room) the command came from; none = silence. */
-export type ChatReply = string | undefined;
+/** The answer of a command that worked and has nothing more to say: a ✅ on the command. */
+export const ACKNOWLEDGED: unique symbol = Symbol("acknowledged");
+
+/**
+ * How a command answers the operator: a notice in the thread (or room) the command came from,
+ * a ✅ on their command (ACKNOWLEDGED), or nothing.
+ */
+export type ChatReply = NoticeText | typeof ACKNOWLEDGED | undefined;
+
+/** Where a command may be sent: anywhere in the operators room, in a request's thread, or in an open request's thread. */
+export type ChatScope = "room" | "thread" | "open thread";
 
 export interface ChatCommand {
   readonly name: string;
   readonly aliases: readonly string[];
   readonly usage: string;
   readonly summary: string;
-  /** Must be sent in the thread of an open request. */
-  readonly needsTicket: boolean;
-  /**
-   * When running it with these arguments needs the `power.level` in the operators room: what
-   * it would do, for the refusal ("change an option"). Without it, any member may run it.
-   */
-  readonly privileged?: (args: string) => string | undefined;
+  readonly scope: ChatScope;
+  /** Runs that need the `power.level` in the operators room; without it, any member may run it. */
+  readonly privileged?: {
+    /** Which uses need it, for the help ("setting one"); absent: every use. */
+    readonly uses?: string;
+    /** What running it with these arguments would do, for the refusal ("change an option"); undefined: it needs no power. */
+    readonly action: (args: string) => string | undefined;
+  };
   run(input: ChatInput): Promise<ChatReply>;
 }
 
@@ -49,7 +61,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     aliases: ["complete", "close"],
     usage: "done",
     summary: "close this request: the customer is told, the thread is marked done, the bot leaves their room",
-    needsTicket: true,
+    scope: "open thread",
     async run(input) {
       const { ticket, problems } = await closeTicket(input.deps, requireTicket(input).id, "operator");
       return [`Request #${ticket.id} is closed.`, ...problems.map((p) => `Note: ${p}.`)].join("\n");
@@ -59,11 +71,11 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     name: "rename",
     aliases: [],
     usage: "rename TEXT",
-    summary: "change this thread's title to TEXT",
-    needsTicket: true,
+    summary: "change this thread's title to TEXT, keeping its open or done prefix ([OPEN] TEXT)",
+    scope: "thread",
     async run(input) {
-      await renameTicket(input.deps, requireTicket(input), input.args, `rename:${input.event.eventId}`);
-      return undefined;
+      await renameTicket(input.deps, requireTicket(input).id, input.args, `rename:${input.event.eventId}`);
+      return ACKNOWLEDGED;
     },
   },
   {
@@ -71,9 +83,9 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     aliases: [],
     usage: "note TEXT",
     summary: "an internal note: nothing is sent to the customer",
-    needsTicket: false,
+    scope: "room",
     run() {
-      return Promise.resolve(undefined);
+      return Promise.resolve(ACKNOWLEDGED);
     },
   },
   {
@@ -81,7 +93,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     aliases: [],
     usage: "invite",
     summary: "invite yourself into the customer's room",
-    needsTicket: true,
+    scope: "open thread",
     async run(input) {
       const ticket = requireTicket(input);
       await input.deps.messenger.invite(ticket.customerRoom, input.event.sender);
@@ -93,8 +105,8 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     aliases: [],
     usage: "start MXID",
     summary: "start a request with MXID: the bot opens a direct chat with them and a thread here",
-    needsTicket: false,
-    privileged: () => "start a request with someone",
+    scope: "room",
+    privileged: { action: () => "start a request with someone" },
     async run(input) {
       const user = parseUserId(argumentOrUsage(input.args, "start @user:example.com"));
       const ticket = await startTicket(input.deps, user, `start:${input.event.eventId}`);
@@ -106,7 +118,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     aliases: [],
     usage: "count MXID",
     summary: "count a request for MXID and their homeserver without contacting them",
-    needsTicket: false,
+    scope: "room",
     async run(input) {
       const user = parseUserId(argumentOrUsage(input.args, "count @user:example.com"));
       const counted = await countRequest(input.deps, user, `count:${input.event.eventId}`);
@@ -118,14 +130,24 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     aliases: [],
     usage: "config [KEY [VALUE]]",
     summary: "list the options, show one, or set one",
-    needsTicket: false,
-    privileged: (args) => (args.trim().split(/\s+/).length >= 2 ? "change an option" : undefined),
+    scope: "room",
+    privileged: { uses: "setting one", action: (args) => (args.trim().split(/\s+/).length >= 2 ? "change an option" : undefined) },
     async run(input) {
       const [key, ...rest] = input.args.split(/\s+/).filter((w) => w !== "");
       if (key === undefined || rest.length === 0) return showOptions(input.deps.options, key).join("\n");
       const value = input.args.trim().slice(key.length).trim();
-      const stored = await input.deps.options.set(key, value);
-      return `${stored.key} = ${stored.stored}`;
+      await input.deps.options.set(key, value);
+      return ACKNOWLEDGED;
+    },
+  },
+  {
+    name: "help",
+    aliases: [],
+    usage: "help",
+    summary: "this list of commands",
+    scope: "room",
+    run(input) {
+      return Promise.resolve(helpMessage(CHAT_COMMANDS, input.deps.prefix, input.deps.options.get("power.level")));
     },
   },
 ];
@@ -134,16 +156,6 @@ function argumentOrUsage(args: string, usage: string): string {
   const first = args.trim().split(/\s+/)[0] ?? "";
   if (first === "") throw new HonoroitError("BAD_ARGUMENT", `usage: ${usage}`);
   return first;
-}
-
-/** The help text, generated from the table. */
-export function helpText(prefix: string): string {
-  const lines = CHAT_COMMANDS.map((c) => {
-    const aliases = c.aliases.length > 0 ? ` (also: ${c.aliases.join(", ")})` : "";
-    const power = c.privileged === undefined ? "" : ` (${c.name === "config" ? "setting one needs" : "needs"} the power level in option power.level)`;
-    return `- \`${prefix} ${c.usage}\`${aliases}: ${c.summary}${power}`;
-  });
-  return ["Commands (send them in a request's thread):", ...lines].join("\n");
 }
 
 /** Finds a command by name or alias, case-insensitively. */

@@ -3,8 +3,9 @@ import { isHonoroitError, newReference, RefusedError } from "../core/errors.ts";
 import type { MessageEvent } from "../core/events.ts";
 import type { CommandRunner } from "../core/helpdesk.ts";
 import type { Ticket } from "../core/ticket.ts";
-import { operatorsNotice } from "../core/usecases/notices.ts";
-import { findCommand, helpText } from "./commands.ts";
+import { acknowledgeCommand, operatorsNotice, type NoticeText } from "../core/usecases/notices.ts";
+import { ACKNOWLEDGED, CHAT_COMMANDS, findCommand } from "./commands.ts";
+import { unknownCommandMessage } from "./help.ts";
 
 /** Splits `!ho rename New title` into `rename` and `New title`; undefined when not a command. */
 export function parseCommand(text: string, prefix: string): { name: string; args: string } | undefined {
@@ -28,30 +29,35 @@ export class ChatDispatcher implements CommandRunner {
   async run(event: MessageEvent, ticket: Ticket | undefined): Promise<void> {
     const parsed = parseCommand(event.content.body, this.deps.prefix);
     if (parsed === undefined) return;
-    const reply = (text: string): Promise<unknown> => operatorsNotice(this.deps, text, `reply:${event.eventId}`, event.threadRoot);
-    const command = findCommand(parsed.name);
+    const reply = (text: NoticeText): Promise<unknown> => operatorsNotice(this.deps, text, `reply:${event.eventId}`, event.threadRoot);
+    const { prefix, options } = this.deps;
+    // The prefix alone asks for the help.
+    const command = findCommand(parsed.name === "" ? "help" : parsed.name);
     if (command === undefined) {
-      await reply(helpText(this.deps.prefix));
+      await reply(unknownCommandMessage(parsed.name, CHAT_COMMANDS, prefix, options.get("power.level")));
       return;
     }
     try {
-      if (command.needsTicket && (ticket === undefined || ticket.status === "closed")) {
-        await reply(ticket === undefined
-          ? `\`${this.deps.prefix} ${command.name}\` works inside a request's thread.`
-          : `Request #${ticket.id} is already closed.`);
+      if (command.scope !== "room" && ticket === undefined) {
+        await reply(`\`${prefix} ${command.name}\` works inside a request's thread.`);
         return;
       }
-      const what = command.privileged?.(parsed.args);
+      if (command.scope === "open thread" && ticket?.status === "closed") {
+        await reply(`Request #${ticket.id} is already closed.`);
+        return;
+      }
+      const what = command.privileged?.action(parsed.args);
       if (what !== undefined) {
-        const needed = this.deps.options.get("power.level");
+        const needed = options.get("power.level");
         const has = needed === 0 ? 0 : await this.deps.messenger.powerLevel(this.deps.operatorsRoom, event.sender);
         if (has < needed) {
           await reply(`To ${what} you need power level ${needed} in this room; yours is ${has}. (Option power.level sets the level.)`);
           return;
         }
       }
-      const text = await command.run({ args: parsed.args, event, ticket, deps: this.deps });
-      if (text !== undefined) await reply(text);
+      const answer = await command.run({ args: parsed.args, event, ticket, deps: this.deps });
+      if (answer === ACKNOWLEDGED) await acknowledgeCommand(this.deps, event.eventId);
+      else if (answer !== undefined) await reply(answer);
     } catch (error) {
       // A service that is down, or the bot out of the operators room: the command runs again later.
       if (causeOf(this.deps, error) !== "final") throw waitingError(this.deps, error);

@@ -78,10 +78,19 @@ export class ProfileCache {
  * Sends a message at most once per key: the key is remembered with the event id, and it is
  * also the transaction id, so even a crash between sending and remembering sends nothing twice.
  */
-export async function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger" | "clock">, room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+export function sendOnce(deps: Pick<HelpdeskDeps, "store" | "messenger" | "clock">, room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+  return createOnce(deps, key, () => deps.messenger.send(room, message, key));
+}
+
+/** Reacts at most once per key, remembered as sendOnce remembers a message. */
+export function reactOnce(deps: Pick<HelpdeskDeps, "store" | "messenger" | "clock">, room: RoomId, target: EventId, reaction: string, key: string): Promise<EventId> {
+  return createOnce(deps, key, () => deps.messenger.react(room, target, reaction, key));
+}
+
+async function createOnce(deps: Pick<HelpdeskDeps, "store" | "clock">, key: string, create: () => Promise<EventId>): Promise<EventId> {
   const known = await deps.store.ledger.get(key);
   if (known !== undefined) return known as EventId;
-  const id = await deps.messenger.send(room, message, key);
+  const id = await create();
   await deps.store.ledger.put(key, id, deps.clock.now());
   return id;
 }

@@ -1,4 +1,5 @@
 import { CHAT_COMMANDS } from "../chat/commands.ts";
+import { SCOPE_WORDS } from "../chat/help.ts";
 import { renderConfigReference } from "../config/example.ts";
 import { OPTION_TABLE } from "../core/options.ts";
 
@@ -13,10 +14,10 @@ function cell(text: string): string {
 export function renderChatCommands(prefix = "!ho"): string {
   const rows = CHAT_COMMANDS.map((c) => {
     const aliases = c.aliases.length > 0 ? ` (also ${c.aliases.map((a) => `\`${a}\``).join(", ")})` : "";
-    const where = c.needsTicket ? "in a request's thread" : "anywhere in the operators room";
-    return `| \`${prefix} ${c.usage}\`${aliases} | ${cell(c.summary)} | ${where} |`;
+    return `| \`${prefix} ${c.usage}\`${aliases} | ${cell(c.summary)} | ${SCOPE_WORDS[c.scope]} |`;
   });
-  return ["| command | what it does | where |", "|---|---|---|", ...rows, `| anything else | the help text | |`, ""].join("\n");
+  const unknown = "| anything else | says the command is unknown (and which one was probably meant, for a typo), then the help | |";
+  return ["| command | what it does | where |", "|---|---|---|", ...rows, unknown, ""].join("\n");
 }
 
 /** The chat-configurable options, from the option table. */

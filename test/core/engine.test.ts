@@ -81,7 +81,7 @@ describe("engine: failures sorted by cause", () => {
     await assert.rejects(h.helpdesk.handle(help), (e: unknown) => isHonoroitError(e) && e.code === "NOT_READY");
     assert.equal(await h.helpdesk.handle(help), "handled");
     assert.equal(h.messenger.sentTo(OPS).length, 1, "the help was sent once, when it could be");
-    assert.match(h.messenger.sentTo(OPS)[0]?.body ?? "", /^Commands/);
+    assert.match(h.messenger.sentTo(OPS)[0]?.body ?? "", /^`!ho nonsense` is not a command\.\n\nCommands/);
   });
 });
 

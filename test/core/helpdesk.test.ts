@@ -216,11 +216,12 @@ describe("helpdesk: operators", () => {
     }
   });
 
-  it("answers an unknown command with help generated from the table", async () => {
+  it("answers an unknown command by naming it, then with help generated from the table", async () => {
     const { h, root } = await opened();
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho frobnicate", { threadRoot: root }));
     const help = h.messenger.sentTo(OPS).at(-1)?.body ?? "";
-    for (const c of ["done", "rename", "note", "invite", "start", "count", "config"]) assert.match(help, new RegExp(`!ho ${c}`));
+    assert.match(help, /^`!ho frobnicate` is not a command\.\n/);
+    for (const c of ["done", "rename", "note", "invite", "start", "count", "config", "help"]) assert.match(help, new RegExp(`!ho ${c}`));
   });
 
   it("renames, notes without relaying, and invites the operator", async () => {
@@ -228,7 +229,7 @@ describe("helpdesk: operators", () => {
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho rename Printer on fire", { threadRoot: root }));
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho note she is a VIP", { threadRoot: root }));
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho invite", { threadRoot: root }));
-    assert.ok(h.messenger.calls.some((c) => c.op === "edit" && c.message.body === "Printer on fire"));
+    assert.ok(h.messenger.calls.some((c) => c.op === "edit" && c.message.body === "[OPEN] Printer on fire"));
     assert.ok(!h.messenger.sentTo(ROOM_A).some((m) => m.body.includes("VIP")));
     assert.ok(h.messenger.calls.some((c) => c.op === "invite" && c.user === OPERATOR && c.room === ROOM_A));
   });
@@ -237,9 +238,10 @@ describe("helpdesk: operators", () => {
     const { h, root } = await opened();
     await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho config msgtype m.shout", { threadRoot: root }));
     assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /m\.notice/);
-    await h.helpdesk.handle(h.message(OPS, OPERATOR, "!ho config msgtype m.text", { threadRoot: root }));
+    const set = h.message(OPS, OPERATOR, "!ho config msgtype m.text", { threadRoot: root });
+    await h.helpdesk.handle(set);
     assert.equal(h.deps.options.get("msgtype"), "m.text");
-    assert.match(h.messenger.sentTo(OPS).at(-1)?.body ?? "", /msgtype = m\.text/);
+    assert.ok(h.messenger.calls.some((c) => c.op === "react" && c.target === set.eventId && c.reaction === "✅"), "a ✅ on the command says it is set");
   });
 
   it("tells an operator writing outside any thread, unless ignore.nothread", async () => {

@@ -60,6 +60,7 @@ export class FakeMessenger implements Messenger {
   }
 
   react(room: RoomId, target: EventId, reaction: string, key: string): Promise<EventId> {
+    if (this.refusedRooms.has(room)) return Promise.reject(forbidden(room));
     const { id, fresh } = this.idFor(key);
     if (fresh) this.calls.push({ op: "react", room, target, reaction, key, id });
     return Promise.resolve(id);
