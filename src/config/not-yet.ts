@@ -7,8 +7,6 @@ import type { ConfigKey } from "./schema.ts";
  * Someone who set one must hear that it does nothing, rather than find out in an outage.
  */
 const NOT_YET: readonly { readonly key: ConfigKey; readonly isSet: (c: HonoroitConfig) => boolean; readonly note: string }[] = [
-  { key: "monitoring.healthchecks.uuid", isSet: (c) => c.monitoring.healthchecks.uuid !== null, note: "healthchecks.io pings are not sent by this version" },
-  { key: "monitoring.sentry.dsn", isSet: (c) => c.monitoring.sentry.dsn !== null, note: "errors are not reported to Sentry by this version" },
   { key: "redmine.host", isSet: (c) => c.redmine.host !== null, note: "Redmine sync is not available in this version yet" },
 ];
 

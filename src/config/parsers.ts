@@ -65,6 +65,20 @@ export function httpUrl(example: string): Parser<string> {
   };
 }
 
+/** A Sentry DSN: an http(s) URL with the project's key as its user and the project id last in its path. */
+export function sentryDsn(example: string): Parser<string> {
+  const url = httpUrl(example);
+  return (raw, ctx) => {
+    const s = url(raw, ctx);
+    if (!s.ok) return s;
+    const parsed = new URL(s.value);
+    if (parsed.username === "" || !/\/[^/]+$/.test(parsed.pathname)) {
+      return bad(`${showValue(raw, ctx)} is not a Sentry DSN: it needs the key before @ and the project id at the end (expected e.g. ${example})`);
+    }
+    return s;
+  };
+}
+
 const LOCALPART = /^[^@:\s]+$/;
 const MXID = /^@[^:\s]+:[^\s]+$/;
 

@@ -1,5 +1,5 @@
 import type { LogLevel } from "../core/ports.ts";
-import { bool, byteLength, decimal, httpUrl, integer, ipAddress, ipList, matrixLogin, oneOf, roomId, text } from "./parsers.ts";
+import { bool, byteLength, decimal, httpUrl, integer, ipAddress, ipList, matrixLogin, oneOf, roomId, sentryDsn, text } from "./parsers.ts";
 import type { Parser } from "./parsers.ts";
 
 // ---------------------------------------------------------------------------
@@ -181,35 +181,35 @@ export const CONFIG_SCHEMA = {
   }),
   "monitoring.healthchecks.url": setting({
     env: "HONOROIT_MONITORING_HEALTHCHECKS_URL",
-    description: "Healthchecks.io base URL.",
+    description: "Healthchecks ping URL: healthchecks.io's, or a self-hosted Healthchecks' (e.g. https://hc.example.com/ping).",
     parse: httpUrl("https://hc-ping.com"),
     default: "https://hc-ping.com",
   }),
   "monitoring.healthchecks.uuid": optional({
     env: "HONOROIT_MONITORING_HEALTHCHECKS_UUID",
-    description: "Healthchecks.io check UUID (unset: no pings).",
+    description: "Healthchecks check UUID: serve pings `/start` when it starts, the check at every interval while /_health is ok, `/fail` with the reason when it turns bad, and its exit code when it stops (unset: no pings).",
     parse: text(),
     secret: true,
   }),
   "monitoring.healthchecks.duration": setting({
     env: "HONOROIT_MONITORING_HEALTHCHECKS_DURATION",
-    description: "Seconds between healthchecks pings.",
+    description: "Seconds between health checks for Healthchecks (the first one this long after start); set the check's period to match.",
     parse: integer(1),
-    default: 5,
+    default: 60,
   }),
   "monitoring.sentry.dsn": optional({
     env: "HONOROIT_MONITORING_SENTRY_DSN",
     envAliases: ["HONOROIT_SENTRY"],
-    description: "Sentry DSN (unset: no error reporting).",
-    parse: httpUrl("https://key@o0.ingest.sentry.io/0"),
+    description: "Sentry DSN: error log lines, and the error that stops serve, are reported there with secrets removed (unset: no error reporting).",
+    parse: sentryDsn("https://key@o0.ingest.sentry.io/0"),
     secret: true,
   }),
   "monitoring.sentry.rate": setting({
     env: "HONOROIT_MONITORING_SENTRY_RATE",
     envAliases: ["HONOROIT_SENTRY_RATE"],
-    description: "Sentry sample rate, percent (0-100).",
+    description: "Percent of error reports sent to Sentry (0-100). The Go bot sampled performance traces with it, which are not sent here.",
     parse: decimal(0, 100),
-    default: 20,
+    default: 100,
   }),
   "redmine.host": optional({
     env: "HONOROIT_REDMINE_HOST",

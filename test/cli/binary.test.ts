@@ -88,10 +88,10 @@ describe("honoroit binary", () => {
 
   it("warns about misspelt variables and settings this version does not act on", async () => {
     const dir = await tempDir();
-    const r = await runCli(["migrate"], { HONOROIT_DB_DSN: path.join(dir, "h.db"), HONOROIT_ROOMIDX: "!x:example.com", HONOROIT_MONITORING_HEALTHCHECKS_UUID: "1234" });
+    const r = await runCli(["migrate"], { HONOROIT_DB_DSN: path.join(dir, "h.db"), HONOROIT_ROOMIDX: "!x:example.com", HONOROIT_REDMINE_HOST: "https://redmine.example.com", HONOROIT_REDMINE_APIKEY: "k", HONOROIT_REDMINE_PROJECT: "support" });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^warning: HONOROIT_ROOMIDX \(env HONOROIT_ROOMIDX\): unknown environment variable HONOROIT_ROOMIDX; did you mean HONOROIT_ROOMID\?$/m);
-    assert.match(r.stderr, /^warning: monitoring\.healthchecks\.uuid \(env HONOROIT_MONITORING_HEALTHCHECKS_UUID\): healthchecks\.io pings are not sent by this version$/m);
+    assert.match(r.stderr, /^warning: redmine\.host \(env HONOROIT_REDMINE_HOST\): Redmine sync is not available in this version yet$/m);
   });
 
   it("creates the SQLite schema with migrate; a second run changes nothing", async () => {
