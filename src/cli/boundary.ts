@@ -6,7 +6,7 @@ import { formatErrorLine, type Sink } from "./output.ts";
  * anything else a short line with a reference id, the stack going to the log under that id.
  */
 export function reportError(error: unknown, err: Sink, log: (line: string) => void): number {
-  const color = err.isTTY === true;
+  const color = err.color === true;
   if (isHonoroitError(error)) {
     err.write(formatErrorLine(error.message, color) + "\n");
     for (const d of error.details) err.write(`  - ${d}\n`);

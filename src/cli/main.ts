@@ -2,19 +2,20 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CommanderError } from "commander";
-import { reportError } from "./boundary.ts";
 import { COMMANDS } from "./commands/index.ts";
-import { createCliContext } from "./context.ts";
+import { streamSink } from "./output.ts";
 import { buildProgram } from "./program.ts";
 import { packageVersion } from "./version.ts";
 
 /** Runs the CLI with the given arguments and returns the process exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
+  const err = streamSink(process.stderr, process.env);
   const program = buildProgram(COMMANDS, packageVersion(), {
-    out: process.stdout,
-    err: process.stderr,
-    makeContext: (globals) => createCliContext(globals),
+    out: streamSink(process.stdout, process.env),
+    err,
+    // Loaded when a command runs, as the error boundary is when something fails: `--help` needs neither.
+    makeContext: async (globals) => (await import("./context.ts")).createCliContext(globals),
     setExitCode: (code) => {
       exitCode = code;
     },
@@ -27,7 +28,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       // --help and --version end here with code 0; usage mistakes were already printed.
       return error.exitCode === 0 ? 0 : 2;
     }
-    return reportError(error, process.stderr, (line) => {
+    const { reportError } = await import("./boundary.ts");
+    return reportError(error, err, (line) => {
       const file = join(tmpdir(), `honoroit-error-${Date.now()}.log`);
       writeFileSync(file, line + "\n", { mode: 0o600 });
       process.stderr.write(`the stack is in ${file}\n`);

@@ -13,8 +13,8 @@ const GROUPS: Readonly<Record<string, string>> = {
 export interface ProgramIo {
   readonly out: Sink;
   readonly err: Sink;
-  /** Builds the composition root once the global options are known. */
-  readonly makeContext: (globals: GlobalOptions) => CliContext;
+  /** Builds the composition root once the global options are known (loaded then: not for --help). */
+  readonly makeContext: (globals: GlobalOptions) => Promise<CliContext>;
   /** Receives the command's exit code (0 unless the command says otherwise). */
   readonly setExitCode: (code: number) => void;
 }
@@ -70,13 +70,13 @@ function toCommander(spec: CliCommand, root: Command, io: ProgramIo): Command {
     const positional = received.slice(0, -2).flatMap((v): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : []));
     const options = cmd.opts<Record<string, unknown>>();
     const globals = root.opts<{ config?: string; logLevel?: string }>();
-    const ctx = io.makeContext({
+    const ctx = await io.makeContext({
       ...(globals.config === undefined ? {} : { config: globals.config }),
       ...(globals.logLevel === undefined ? {} : { logLevel: globals.logLevel }),
     });
     try {
       const output: Output = await spec.run({ args: positional, options }, ctx);
-      printOutput(output, options["json"] === true, io.out);
+      await printOutput(output, options["json"] === true, io.out);
       if (output.kind === "done" && output.exitCode !== undefined) io.setExitCode(output.exitCode);
     } finally {
       await ctx.dispose();

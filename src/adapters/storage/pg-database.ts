@@ -21,6 +21,8 @@ export interface PgOptions {
 const CLOSE_WAIT_MS = 2000;
 /** The first pause before running a conflicting transaction again; it doubles, with jitter. */
 const RETRY_BASE_MS = 15;
+/** Rows fetched from a cursor at a time by `iterate`. */
+const CURSOR_PAGE_ROWS = 500;
 
 /** A PostgreSQL database through a `pg` pool. Each transaction holds one pooled connection. */
 export class PgDatabase implements SqlDatabase {
@@ -30,6 +32,8 @@ export class PgDatabase implements SqlDatabase {
   readonly #attempts: number;
   readonly #context = new TransactionContext();
   readonly #texts = new Map<string, string>();
+  /** Names cursors uniquely: one transaction may read through several at once. */
+  #cursors = 0;
   #closed = false;
 
   private constructor(pool: Pool, target: string, attempts: number) {
@@ -83,6 +87,36 @@ export class PgDatabase implements SqlDatabase {
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
     this.#context.assertOutside("all()");
     return (await this.#query(this.#pool, sql, params)).rows;
+  }
+
+  async *iterate(sql: string, params: readonly SqlValue[] = []): AsyncGenerator<Row> {
+    this.#context.assertOutside("iterate()");
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw pgFailure(e, this.#target);
+    }
+    let ended = false;
+    let broken: Error | undefined;
+    try {
+      // A cursor lives in a transaction; this one only reads.
+      await this.#script(client, "BEGIN READ ONLY");
+      yield* this.#cursor(client, sql, params);
+      await this.#script(client, "COMMIT");
+      ended = true;
+    } catch (e) {
+      if (isUnreachable(e) || serverCode(e)?.reconnect === true) broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    } finally {
+      // Stopped early or failed: ending the transaction closes the cursor.
+      if (!ended && broken === undefined) {
+        await client.query("ROLLBACK").catch((e: unknown) => {
+          broken = e instanceof Error ? e : new Error(String(e));
+        });
+      }
+      client.release(broken);
+    }
   }
 
   async exec(script: string): Promise<void> {
@@ -176,6 +210,7 @@ export class PgDatabase implements SqlDatabase {
         assertOpen(state);
         return (await this.#query(client, sql, params)).rows;
       },
+      iterate: (sql, params = []) => this.#cursor(client, sql, params, state),
       exec: async (script) => {
         assertOpen(state);
         await this.#script(client, script);
@@ -192,6 +227,40 @@ export class PgDatabase implements SqlDatabase {
   async #query(on: Pool | PoolClient, sql: string, params: readonly SqlValue[]): Promise<{ rows: Row[]; rowCount: number | null }> {
     try {
       return await on.query<Row>(this.#text(sql), [...params]);
+    } catch (e) {
+      throw pgFailure(e, this.#target);
+    }
+  }
+
+  /**
+   * A query's rows through a cursor on `client`, which must be in a transaction. Inside a
+   * caller's transaction (`state`) the cursor is closed when the loop stops early; on its own,
+   * the transaction's end closes it.
+   */
+  async *#cursor(client: PoolClient, sql: string, params: readonly SqlValue[], state?: TransactionState): AsyncGenerator<Row> {
+    if (state !== undefined) assertOpen(state);
+    const name = `honoroit_rows_${++this.#cursors}`;
+    await this.#onClient(client, `DECLARE ${name} NO SCROLL CURSOR FOR ${this.#text(sql)}`, params);
+    let fetched: boolean | undefined;
+    try {
+      for (;;) {
+        fetched = false;
+        const page = await this.#onClient(client, `FETCH FORWARD ${CURSOR_PAGE_ROWS} FROM ${name}`, []);
+        fetched = true;
+        for (const row of page.rows) yield row;
+        if (page.rows.length < CURSOR_PAGE_ROWS) break;
+        if (state !== undefined) assertOpen(state);
+      }
+    } finally {
+      // Not after a failed FETCH: PostgreSQL refuses everything in that transaction but its end.
+      if (state?.open === true && fetched === true) await this.#onClient(client, `CLOSE ${name}`, []);
+    }
+  }
+
+  /** A statement already in PostgreSQL's form (`$n`), on one connection. */
+  async #onClient(client: PoolClient, text: string, params: readonly SqlValue[]): Promise<{ rows: Row[] }> {
+    try {
+      return await client.query<Row>(text, [...params]);
     } catch (e) {
       throw pgFailure(e, this.#target);
     }

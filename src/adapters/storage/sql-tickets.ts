@@ -78,6 +78,11 @@ export class SqlTicketStore implements TicketStore {
     return (await this.#db.all(query.text, query.params)).map(toTicket);
   }
 
+  async *stream(filter: TicketFilter): AsyncGenerator<Ticket> {
+    const query = listTicketsQuery(filter);
+    for await (const row of this.#db.iterate(query.text, query.params)) yield toTicket(row);
+  }
+
   async count(filter: TicketFilter): Promise<number> {
     const query = countTicketsQuery(filter);
     const row = await this.#db.get(query.text, query.params);

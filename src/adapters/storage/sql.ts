@@ -20,6 +20,13 @@ export interface SqlExecutor {
   /** The first row, if any. */
   get(sql: string, params?: readonly SqlValue[]): Promise<Row | undefined>;
   all(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  /**
+   * The rows of a query, read as the loop asks for them (SQLite: the statement's iterator;
+   * PostgreSQL: a cursor, fetched a page at a time), so a result of any size takes little
+   * memory. Until the loop ends it holds a connection (on SQLite the only one: anything else
+   * on this database waits for it), so use nothing else of the database inside the loop.
+   */
+  iterate(sql: string, params?: readonly SqlValue[]): AsyncIterable<Row>;
   /** Several statements without parameters (a migration). */
   exec(script: string): Promise<void>;
   /**

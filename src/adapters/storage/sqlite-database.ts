@@ -84,6 +84,17 @@ export class SqliteDatabase implements SqlDatabase {
     return this.#standalone("all", () => this.#all(sql, params));
   }
 
+  async *iterate(sql: string, params: readonly SqlValue[] = []): AsyncGenerator<Row> {
+    this.#context.assertOutside("iterate()");
+    // Held until the loop ends: the connection is busy with the statement until then.
+    await this.#mutex.acquire();
+    try {
+      yield* this.#rows(sql, params);
+    } finally {
+      this.#mutex.release();
+    }
+  }
+
   exec(script: string): Promise<void> {
     return this.#standalone("exec", () => {
       this.#db.exec(script);
@@ -184,6 +195,7 @@ export class SqliteDatabase implements SqlDatabase {
       run: (sql, params = []) => now(() => this.#run(sql, params)),
       get: (sql, params = []) => now(() => this.#get(sql, params)),
       all: (sql, params = []) => now(() => this.#all(sql, params)),
+      iterate: (sql, params = []) => this.#rows(sql, params, state),
       exec: (script) =>
         now(() => {
           this.#db.exec(script);
@@ -217,6 +229,28 @@ export class SqliteDatabase implements SqlDatabase {
 
   #all(sql: string, params: readonly SqlValue[]): Row[] {
     return this.#statement(sql).all(...params) as Row[];
+  }
+
+  /**
+   * A statement's rows one at a time, through a statement of its own (a cached one could be
+   * asked for again while this one is still busy). The first step waits out another process's
+   * lock like any statement; inside a transaction, each step checks that it is still open.
+   */
+  async *#rows(sql: string, params: readonly SqlValue[], state?: TransactionState): AsyncGenerator<Row> {
+    if (state !== undefined) assertOpen(state);
+    const { rows, first } = await this.#retrying(() => {
+      const iterator = this.#db.prepare(sql).iterate(...params) as IterableIterator<Row>;
+      return { rows: iterator, first: iterator.next() };
+    });
+    try {
+      for (let step = first; step.done !== true; step = this.#mapped(() => rows.next())) {
+        yield step.value;
+        if (state !== undefined) assertOpen(state);
+      }
+    } finally {
+      // Ends the statement when the loop stops early, freeing the connection.
+      rows.return?.();
+    }
   }
 
   /** Runs a driver call, sorting what it throws by cause (see sqliteFailure). */

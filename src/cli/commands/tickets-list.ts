@@ -2,7 +2,6 @@ import { parseDuration } from "../../core/duration.ts";
 import { HonoroitError } from "../../core/errors.ts";
 import { parseUserId } from "../../core/ids.ts";
 import type { Ticket, TicketFilter } from "../../core/ticket.ts";
-import { listTickets } from "../../core/usecases/list-tickets.ts";
 import type { CliCommand } from "../command.ts";
 
 const STATUSES = ["open", "closed", "all"] as const;
@@ -67,23 +66,24 @@ export const ticketsList: CliCommand = {
   async run({ options }, ctx) {
     const filter = parseListOptions(options, ctx.clock.now());
     const store = await ctx.store({ mustExist: true });
-    const page = await listTickets(store.tickets, filter);
+    const { listTickets } = await import("../../core/usecases/list-tickets.ts");
+    const listing = await listTickets(store.tickets, filter);
+    // Read while printed: `--limit 0` over years of requests holds no more than one page.
     return {
-      kind: "table",
+      kind: "stream",
       columns: ["ID", "STATUS", "CUSTOMER", "OPENED", "LAST ACTIVITY", "TITLE"],
-      rows: page.tickets.map((t) => [
-        `#${t.id}`,
-        t.status,
-        t.customer,
-        shortTime(t.openedAt),
-        shortTime(t.lastActivityAt),
-        t.title ?? "",
-      ]),
+      rows: async function* () {
+        for await (const t of listing.tickets()) {
+          yield [`#${t.id}`, t.status, t.customer, shortTime(t.openedAt), shortTime(t.lastActivityAt), t.title ?? ""];
+        }
+      },
       empty: "no tickets match",
-      ...(page.total > page.tickets.length
-        ? { footer: `showing ${page.tickets.length} of ${page.total}; use --limit 0 for all` }
+      ...(listing.total !== undefined && filter.limit !== undefined && listing.total > filter.limit
+        ? { footer: `showing ${filter.limit} of ${listing.total}; use --limit 0 for all` }
         : {}),
-      json: page.tickets.map(ticketJson),
+      json: async function* () {
+        for await (const t of listing.tickets()) yield ticketJson(t);
+      },
     };
   },
 };

@@ -38,6 +38,12 @@ export interface TicketStore {
   findByIssue(issueId: number): Promise<Ticket | undefined>;
   /** Tickets matching the filter, newest first. */
   list(filter: TicketFilter): Promise<Ticket[]>;
+  /**
+   * The same tickets as `list`, read from the database as the loop asks for them, so a listing
+   * of any length takes little memory. Until the loop ends it holds the database (SQLite: the
+   * whole store waits for it), so use nothing else of the store inside the loop.
+   */
+  stream(filter: TicketFilter): AsyncIterable<Ticket>;
   /** Number of tickets matching the filter (ignores `limit`). */
   count(filter: TicketFilter): Promise<number>;
   /** These four throw NOT_FOUND for an unknown ticket. */

@@ -245,6 +245,61 @@ export function ticketContract(h: Harness): void {
       assert.equal(await store.tickets.count({ since: at(30) }), 3);
       assert.equal(await store.tickets.count({ customer: user("nobody") }), 0);
     });
+
+    test("stream gives what list gives, in the same order, for every filter", async () => {
+      const store = await h.fresh();
+      await seeded(store);
+      const filters = [
+        {},
+        { status: "open" },
+        { status: "closed" },
+        { customer: user("alice") },
+        { since: at(20), status: "closed" },
+        { limit: 2 },
+        { limit: 0 },
+        { customer: user("nobody") },
+      ] as const;
+      for (const filter of filters) {
+        assert.deepEqual(await collect(store.tickets.stream(filter)), await store.tickets.list(filter), JSON.stringify(filter));
+      }
+    });
+
+    test("a long stream reads page after page in order; one stopped early frees the database", { timeout: 60_000 }, async () => {
+      const store = await h.fresh();
+      // More than a PostgreSQL cursor page (500 rows), written in one go.
+      const total = 1234;
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < total; i++) await tx.tickets.open({ customer: user(`u${i % 7}`), customerRoom: room(`long${i}`), openedAt: at(i) });
+      });
+      const all = await collect(store.tickets.stream({ status: "all" }));
+      assert.equal(all.length, total);
+      assert.deepEqual(ids(all), ids(await store.tickets.list({ status: "all" })));
+      // More early stops than PostgreSQL pools connections: each must give its connection back.
+      for (let round = 0; round < 12; round++) {
+        const firstThree: Ticket[] = [];
+        for await (const t of store.tickets.stream({})) {
+          firstThree.push(t);
+          if (firstThree.length === 3) break;
+        }
+        assert.deepEqual(ids(firstThree), ids(all.slice(0, 3)));
+      }
+      const later = await openTicket(store, user("late"), room("late"), total + 1);
+      assert.equal((await first(store.tickets.stream({})))?.id, later.id, "the store reads and writes again");
+    });
+
+    test("inside a transaction, stream sees the transaction's writes, and stopping early leaves it usable", async () => {
+      const store = await h.fresh();
+      await seeded(store);
+      const result = await store.transaction(async (tx) => {
+        const opened = await tx.tickets.open({ customer: user("dave"), customerRoom: room("d0"), openedAt: at(60) });
+        const newest = await first(tx.tickets.stream({ status: "open" }));
+        await tx.tickets.close(opened.ticket.id, at(61), "operator");
+        return { opened: opened.ticket.id, newest: newest?.id, open: ids(await collect(tx.tickets.stream({ status: "open" }))) };
+      });
+      assert.equal(result.newest, result.opened);
+      assert.equal(result.open.includes(result.opened), false, "closed inside the same transaction");
+      assert.equal((await store.tickets.get(result.opened))?.status, "closed", "and committed");
+    });
   });
 
   describe("activity and idle tickets", () => {
@@ -272,4 +327,16 @@ export function ticketContract(h: Harness): void {
       assert.equal((await store.tickets.get(ticket.id))?.lastActivityAt.getTime(), at(60).getTime());
     });
   });
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** The first item, stopping the iteration there. */
+async function first<T>(items: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const item of items) return item;
+  return undefined;
 }
