@@ -23,9 +23,12 @@ export interface CommandInput {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
+/** What a command does: returns data; printing is the output module's job; errors go to the one boundary. */
+export type CommandRun = (input: CommandInput, ctx: CliContext) => Promise<Output>;
+
 /**
- * One CLI subcommand, declared once: help, options and examples are generated from it.
- * `run` returns data; printing is the output module's job; errors go to the one boundary.
+ * One CLI subcommand, declared once, in the table of commands/index.ts: help, options and
+ * examples are generated from it. Its `run` lives in the command's own file.
  */
 export interface CliCommand {
   /** Words after `honoroit`, e.g. `["tickets", "list"]`. */
@@ -36,5 +39,5 @@ export interface CliCommand {
   readonly examples: readonly string[];
   /** Whether `--json` is offered (every command whose output is data). */
   readonly json?: boolean;
-  run(input: CommandInput, ctx: CliContext): Promise<Output>;
+  readonly run: CommandRun;
 }

@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { HonoroitError } from "../core/errors.ts";
 import type { Clock, Logger, LogLevel, Store } from "../core/ports.ts";
 import type { HonoroitConfig } from "../config/schema.ts";
-import { StreamLogger } from "../adapters/log/stream-logger.ts";
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -67,7 +66,8 @@ export function createCliContext(
     async logger() {
       if (loggerInstance === undefined) {
         const level: LogLevel = (await config()).logLevel;
-        loggerInstance = new StreamLogger(level);
+        const { StreamLogger } = await import("../adapters/log/stream-logger.ts");
+        loggerInstance ??= new StreamLogger(level);
       }
       return loggerInstance;
     },

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { CommandInput } from "../../src/cli/command.ts";
-import { configGet } from "../../src/cli/commands/config-get.ts";
-import { configSet, parseSetArgs } from "../../src/cli/commands/config-set.ts";
+import type { CliCommand } from "../../src/cli/command.ts";
+import { parseSetArgs } from "../../src/cli/commands/config-set.ts";
+import { COMMANDS } from "../../src/cli/commands/index.ts";
 import type { CliContext, GlobalOptions } from "../../src/cli/context.ts";
 import type { Output } from "../../src/cli/output.ts";
 import type { HonoroitConfig } from "../../src/config/schema.ts";
@@ -11,6 +12,16 @@ import { OPTION_KEYS } from "../../src/core/options.ts";
 import type { Clock, Logger, Store } from "../../src/core/ports.ts";
 import { SqliteDatabase } from "../../src/adapters/storage/sqlite-database.ts";
 import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
+
+/** A command of the table, by its words: its handler loads as the binary's would. */
+function command(...path: string[]): CliCommand {
+  const found = COMMANDS.find((c) => c.path.join(" ") === path.join(" "));
+  if (found === undefined) throw new Error(`no command ${path.join(" ")}`);
+  return found;
+}
+
+const configGet = command("config", "get");
+const configSet = command("config", "set");
 
 class SilentLogger implements Logger {
   debug(): void {

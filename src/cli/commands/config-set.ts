@@ -1,8 +1,9 @@
 import { HonoroitError } from "../../core/errors.ts";
 import { OPTION_KEYS, parseOption, parseOptionKey } from "../../core/options.ts";
 import { RuntimeOptions } from "../../core/runtime-options.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandInput } from "../command.ts";
 import type { CliContext } from "../context.ts";
+import type { Output } from "../output.ts";
 
 /** `KEY VALUE...` → the key and the value words joined by single spaces, both checked against the table. */
 export function parseSetArgs(args: readonly string[]): { key: string; value: string } {
@@ -28,31 +29,17 @@ async function tellRunningServe(ctx: CliContext): Promise<boolean | undefined> {
   return handOffReloadOptions(await ctx.store(), ctx.clock, 5000);
 }
 
-export const configSet: CliCommand = {
-  path: ["config", "set"],
-  summary: "Change a chat-configurable option (checked as `!ho config KEY VALUE` checks it)",
-  args: [
-    { name: "key", description: "option key, e.g. text.greetings", required: true },
-    { name: "value", description: "new value; several words are joined with spaces", required: true, variadic: true },
-  ],
-  json: true,
-  examples: [
-    "honoroit config set silent true",
-    "honoroit config set allow.users '@*:example.com,@partner:example.org'",
-    "honoroit config set text.greetings Thank you for writing to us, we will be with you shortly.",
-    "honoroit config set autoclose.after 3d",
-  ],
-  async run({ args }, ctx) {
-    // Check the arguments before opening anything, so a typo costs no database connection.
-    const { key, value } = parseSetArgs(args);
-    const store = await ctx.store();
-    const options = await RuntimeOptions.load(store.options, await ctx.logger());
-    const change = await options.set(key, value);
-    const applied = await tellRunningServe(ctx);
-    return {
-      kind: "lines",
-      lines: [`${change.key} = ${change.stored}`, ...(applied === undefined ? [] : [applied ? "(the running serve uses it now)" : "(the running serve did not answer within 5 s; it reads options every 30 s)"])],
-      json: { key: change.key, value: change.stored, ...(applied === undefined ? {} : { appliedByServe: applied }) },
-    };
-  },
-};
+/** `honoroit config set`, as declared in the command table (index.ts). */
+export async function run({ args }: CommandInput, ctx: CliContext): Promise<Output> {
+  // Check the arguments before opening anything, so a typo costs no database connection.
+  const { key, value } = parseSetArgs(args);
+  const store = await ctx.store();
+  const options = await RuntimeOptions.load(store.options, await ctx.logger());
+  const change = await options.set(key, value);
+  const applied = await tellRunningServe(ctx);
+  return {
+    kind: "lines",
+    lines: [`${change.key} = ${change.stored}`, ...(applied === undefined ? [] : [applied ? "(the running serve uses it now)" : "(the running serve did not answer within 5 s; it reads options every 30 s)"])],
+    json: { key: change.key, value: change.stored, ...(applied === undefined ? {} : { appliedByServe: applied }) },
+  };
+}

@@ -7,7 +7,7 @@ import type { RoomId, UserId } from "../../core/ids.ts";
 import type { LogLevel } from "../../core/ports.ts";
 import type { ConfigKey } from "../../config/schema.ts";
 import { nestDotted, specOf } from "../../config/schema.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandRun } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { systemdUnit } from "../systemd-unit.ts";
 
@@ -322,37 +322,9 @@ function binaryPath(): string {
   }
 }
 
-const FLAG_OPTIONS = [
-  { flags: "--yes", description: "unattended: take the default for every question without a flag (no terminal needed)" },
-  { flags: "--homeserver <url>", description: "homeserver URL, or a domain whose .well-known names it" },
-  { flags: "--login <name>", description: "the bot's login: a localpart with a password, a full Matrix ID with a shared secret" },
-  { flags: "--password-file <file>", description: "the bot's password, read from this file (the config then names the file)" },
-  { flags: "--token-file <file>", description: "an access token of the bot, read from this file" },
-  { flags: "--shared-secret-file <file>", description: "the shared secret (com.devture.shared_secret_auth), read from this file" },
-  { flags: "--room-id <room>", description: "the operators room: an ID or alias; the bot joins it (it must be invited)" },
-  { flags: "--create-room", description: "create a new private operators room instead" },
-  { flags: "--invite <users>", description: "with --create-room: operators to invite, comma-separated Matrix IDs" },
-  { flags: "--db-dialect <dialect>", description: "sqlite (default) or postgres" },
-  { flags: "--db-dsn <dsn>", description: "SQLite file (default honoroit.db next to the config) or postgres:// URL" },
-  { flags: "--port <port>", description: "HTTP port for /_health and /metrics (default 8080)" },
-  { flags: "--metrics-login <login>", description: "protect /metrics with this login" },
-  { flags: "--metrics-password-file <file>", description: "and the password in this file" },
-  { flags: "--systemd <file>", description: "also write a systemd unit to this file" },
-  { flags: "--force", description: "overwrite an existing configuration file" },
-] as const;
-
 /** `init`, with its prompts and terminal check injectable for tests. */
-export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: () => boolean): CliCommand {
+export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: () => boolean): { readonly run: CommandRun } {
   return {
-    path: ["init"],
-    summary: "Set up: each answer is checked against the homeserver and the database, then the config file is written",
-    options: FLAG_OPTIONS,
-    examples: [
-      "npx honoroit init",
-      "honoroit --config /etc/honoroit/honoroit.config.json init --systemd /etc/systemd/system/honoroit.service",
-      "honoroit --config honoroit.config.json init --yes --homeserver https://matrix.example.com --login honoroit --password-file pw.txt --room-id '#support:example.com'",
-    ],
-    json: true,
     async run({ options }, ctx) {
       const file = path.resolve(ctx.globals.config ?? "honoroit.config.json");
       if (existsSync(file) && options["force"] !== true) {
@@ -390,4 +362,5 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
   };
 }
 
-export const init = makeInit(terminalPrompter, () => process.stdin.isTTY);
+/** `honoroit init`, as declared in the command table (index.ts). */
+export const { run } = makeInit(terminalPrompter, () => process.stdin.isTTY);

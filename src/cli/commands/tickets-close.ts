@@ -3,8 +3,9 @@ import { HonoroitError } from "../../core/errors.ts";
 import type { TicketId } from "../../core/ids.ts";
 import { parseTicketId } from "../../core/ids.ts";
 import type { CloseOutcome } from "../../core/usecases/close-ticket.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandInput } from "../command.ts";
 import type { CliContext } from "../context.ts";
+import type { Output } from "../output.ts";
 
 /** How long the CLI waits for a running serve to do what it handed over. */
 const HAND_OFF_TIMEOUT_MS = 60_000;
@@ -94,36 +95,22 @@ async function closeHere(ctx: CliContext, ids: readonly TicketId[], text: string
   }
 }
 
-export const ticketsClose: CliCommand = {
-  path: ["tickets", "close"],
-  summary: "Close customer requests as `!ho done` does; a running serve does it for the command line",
-  args: [{ name: "tickets", description: "ticket numbers, e.g. 42 43; - reads them (or the JSON of tickets list --json) from stdin", required: true, variadic: true }],
-  options: [
-    { flags: "--silent", description: "close without telling the customer" },
-    { flags: "--message <text>", description: "tell the customer this instead of the text.done option" },
-  ],
-  json: true,
-  examples: [
-    "honoroit tickets close 42",
-    "honoroit tickets close 42 43 --message 'Closed after our call, thank you!'",
-    "honoroit tickets list --status open --since 30d --json | honoroit tickets close - --silent",
-  ],
-  async run({ args, options }, ctx) {
-    const words = args.includes("-") ? [...args.filter((a) => a !== "-"), await readAll(process.stdin)] : args;
-    const ids = parseTicketIds(words);
-    if (options["silent"] === true && typeof options["message"] === "string") throw new HonoroitError("BAD_ARGUMENT", "--silent and --message contradict each other: choose one");
-    const text = options["silent"] === true ? "" : typeof options["message"] === "string" ? options["message"] : undefined;
-    let outcomes = await closeHere(ctx, ids, text);
-    if (outcomes === undefined) {
-      // A serve holds the database (and the Matrix device): it does the work.
-      const { handOffClose } = await import("../../core/usecases/hand-off.ts");
-      outcomes = await handOffClose(await ctx.store(), ctx.clock, { ids, ...(text === undefined ? {} : { text }) }, HAND_OFF_TIMEOUT_MS);
-    }
-    const lines = outcomes.map(describe);
-    const missing = outcomes.filter((o) => o.outcome === "not found");
-    if (missing.length > 0) {
-      throw new HonoroitError("NOT_FOUND", `there is no request ${missing.map((o) => `#${o.id}`).join(", ")}`, { details: lines });
-    }
-    return { kind: "lines", lines, json: outcomes };
-  },
-};
+/** `honoroit tickets close`, as declared in the command table (index.ts). */
+export async function run({ args, options }: CommandInput, ctx: CliContext): Promise<Output> {
+  const words = args.includes("-") ? [...args.filter((a) => a !== "-"), await readAll(process.stdin)] : args;
+  const ids = parseTicketIds(words);
+  if (options["silent"] === true && typeof options["message"] === "string") throw new HonoroitError("BAD_ARGUMENT", "--silent and --message contradict each other: choose one");
+  const text = options["silent"] === true ? "" : typeof options["message"] === "string" ? options["message"] : undefined;
+  let outcomes = await closeHere(ctx, ids, text);
+  if (outcomes === undefined) {
+    // A serve holds the database (and the Matrix device): it does the work.
+    const { handOffClose } = await import("../../core/usecases/hand-off.ts");
+    outcomes = await handOffClose(await ctx.store(), ctx.clock, { ids, ...(text === undefined ? {} : { text }) }, HAND_OFF_TIMEOUT_MS);
+  }
+  const lines = outcomes.map(describe);
+  const missing = outcomes.filter((o) => o.outcome === "not found");
+  if (missing.length > 0) {
+    throw new HonoroitError("NOT_FOUND", `there is no request ${missing.map((o) => `#${o.id}`).join(", ")}`, { details: lines });
+  }
+  return { kind: "lines", lines, json: outcomes };
+}

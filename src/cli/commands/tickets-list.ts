@@ -2,7 +2,10 @@ import { parseDuration } from "../../core/duration.ts";
 import { HonoroitError } from "../../core/errors.ts";
 import { parseUserId } from "../../core/ids.ts";
 import type { Ticket, TicketFilter } from "../../core/ticket.ts";
-import type { CliCommand } from "../command.ts";
+import { listTickets } from "../../core/usecases/list-tickets.ts";
+import type { CommandInput } from "../command.ts";
+import type { CliContext } from "../context.ts";
+import type { Output } from "../output.ts";
 
 const STATUSES = ["open", "closed", "all"] as const;
 
@@ -48,42 +51,26 @@ function shortTime(d: Date): string {
   return d.toISOString().slice(0, 16).replace("T", " ");
 }
 
-export const ticketsList: CliCommand = {
-  path: ["tickets", "list"],
-  summary: "List customer requests, newest first",
-  options: [
-    { flags: "--status <status>", description: "open, closed or all", defaultValue: "open", choices: STATUSES },
-    { flags: "--customer <mxid>", description: "only this customer's requests" },
-    { flags: "--since <duration>", description: "only requests opened in this period, e.g. 7d, 12h" },
-    { flags: "--limit <n>", description: "at most this many (0: no limit)", defaultValue: "100" },
-  ],
-  json: true,
-  examples: [
-    "honoroit tickets list",
-    "honoroit tickets list --status all --since 7d",
-    "honoroit tickets list --customer @alice:example.com --json",
-  ],
-  async run({ options }, ctx) {
-    const filter = parseListOptions(options, ctx.clock.now());
-    const store = await ctx.store({ mustExist: true });
-    const { listTickets } = await import("../../core/usecases/list-tickets.ts");
-    const listing = await listTickets(store.tickets, filter);
-    // Read while printed: `--limit 0` over years of requests holds no more than one page.
-    return {
-      kind: "stream",
-      columns: ["ID", "STATUS", "CUSTOMER", "OPENED", "LAST ACTIVITY", "TITLE"],
-      rows: async function* () {
-        for await (const t of listing.tickets()) {
-          yield [`#${t.id}`, t.status, t.customer, shortTime(t.openedAt), shortTime(t.lastActivityAt), t.title ?? ""];
-        }
-      },
-      empty: "no tickets match",
-      ...(listing.total !== undefined && filter.limit !== undefined && listing.total > filter.limit
-        ? { footer: `showing ${filter.limit} of ${listing.total}; use --limit 0 for all` }
-        : {}),
-      json: async function* () {
-        for await (const t of listing.tickets()) yield ticketJson(t);
-      },
-    };
-  },
-};
+/** `honoroit tickets list`, as declared in the command table (index.ts). */
+export async function run({ options }: CommandInput, ctx: CliContext): Promise<Output> {
+  const filter = parseListOptions(options, ctx.clock.now());
+  const store = await ctx.store({ mustExist: true });
+  const listing = await listTickets(store.tickets, filter);
+  // Read while printed: `--limit 0` over years of requests holds no more than one page.
+  return {
+    kind: "stream",
+    columns: ["ID", "STATUS", "CUSTOMER", "OPENED", "LAST ACTIVITY", "TITLE"],
+    rows: async function* () {
+      for await (const t of listing.tickets()) {
+        yield [`#${t.id}`, t.status, t.customer, shortTime(t.openedAt), shortTime(t.lastActivityAt), t.title ?? ""];
+      }
+    },
+    empty: "no tickets match",
+    ...(listing.total !== undefined && filter.limit !== undefined && listing.total > filter.limit
+      ? { footer: `showing ${filter.limit} of ${listing.total}; use --limit 0 for all` }
+      : {}),
+    json: async function* () {
+      for await (const t of listing.tickets()) yield ticketJson(t);
+    },
+  };
+}

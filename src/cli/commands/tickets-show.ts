@@ -1,7 +1,9 @@
 import { HonoroitError } from "../../core/errors.ts";
 import { parseTicketId } from "../../core/ids.ts";
 import type { TranscriptLine } from "../../core/usecases/transcript.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandInput } from "../command.ts";
+import type { CliContext } from "../context.ts";
+import type { Output } from "../output.ts";
 import { ticketJson } from "./tickets-list.ts";
 
 function when(d: Date): string {
@@ -14,52 +16,46 @@ const ROLE_LABEL: Readonly<Record<TranscriptLine["role"], string>> = {
   bot: "bot",
 };
 
-export const ticketsShow: CliCommand = {
-  path: ["tickets", "show"],
-  summary: "Show a request and its transcript: both sides in order, with authors and times",
-  args: [{ name: "ticket", description: "ticket number, e.g. 42", required: true }],
-  json: true,
-  examples: ["honoroit tickets show 42", "honoroit tickets show 42 --json"],
-  async run({ args }, ctx) {
-    const raw = (args[0] ?? "").trim().replace(/^#/, "");
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new HonoroitError("BAD_ARGUMENT", `not a ticket number: ${JSON.stringify(args[0] ?? "")}`);
-    const id = parseTicketId(Number(raw));
-    const store = await ctx.store({ mustExist: true });
-    const ticket = await store.tickets.get(id);
-    if (ticket === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
-    const config = await ctx.config();
-    const logger = await ctx.logger();
-    const { requireMatrixLogin } = await import("../../config/load.ts");
-    const matrix = requireMatrixLogin(config);
-    let lines: TranscriptLine[] = [];
-    if (ticket.threadRoot !== null) {
-      // Reading only: the saved session is reused (no new login, nothing sent), so this is
-      // safe beside a running serve.
-      const { connectMatrix } = await import("../../adapters/matrix/connection.ts");
-      const { loginCredentials } = await import("../../serve/helpdesk-deps.ts");
-      const { readThread } = await import("../../adapters/matrix/thread-history.ts");
-      const { transcriptOf } = await import("../../core/usecases/transcript.ts");
-      const connection = await connectMatrix({ ...loginCredentials(matrix, config), kv: store.kv, syncState: store.sync, logger, retry: false });
-      try {
-        const messages = await readThread(connection.api, matrix.roomId, ticket.threadRoot);
-        lines = await transcriptOf(ticket, messages, store.relays, connection.userId);
-      } finally {
-        await connection.close();
-      }
+/** `honoroit tickets show`, as declared in the command table (index.ts). */
+export async function run({ args }: CommandInput, ctx: CliContext): Promise<Output> {
+  const raw = (args[0] ?? "").trim().replace(/^#/, "");
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new HonoroitError("BAD_ARGUMENT", `not a ticket number: ${JSON.stringify(args[0] ?? "")}`);
+  const id = parseTicketId(Number(raw));
+  const store = await ctx.store({ mustExist: true });
+  const ticket = await store.tickets.get(id);
+  if (ticket === undefined) throw new HonoroitError("NOT_FOUND", `there is no request #${id}`);
+  const config = await ctx.config();
+  const logger = await ctx.logger();
+  const { requireMatrixLogin } = await import("../../config/load.ts");
+  const matrix = requireMatrixLogin(config);
+  let lines: TranscriptLine[] = [];
+  if (ticket.threadRoot !== null) {
+    // Reading only: the saved session is reused (no new login, nothing sent), so this is
+    // safe beside a running serve.
+    const { connectMatrix } = await import("../../adapters/matrix/connection.ts");
+    const { loginCredentials } = await import("../../serve/helpdesk-deps.ts");
+    const { readThread } = await import("../../adapters/matrix/thread-history.ts");
+    const { transcriptOf } = await import("../../core/usecases/transcript.ts");
+    const connection = await connectMatrix({ ...loginCredentials(matrix, config), kv: store.kv, syncState: store.sync, logger, retry: false });
+    try {
+      const messages = await readThread(connection.api, matrix.roomId, ticket.threadRoot);
+      lines = await transcriptOf(ticket, messages, store.relays, connection.userId);
+    } finally {
+      await connection.close();
     }
-    const header = [
-      `#${ticket.id} ${ticket.status}: ${ticket.title ?? "(no title yet)"}`,
-      `customer ${ticket.customer}, room ${ticket.customerRoom || "(not known)"}`,
-      `opened ${when(ticket.openedAt)}${ticket.closedAt === null ? "" : `, closed ${when(ticket.closedAt)} (${ticket.closeReason ?? "?"})`}, last activity ${when(ticket.lastActivityAt)}`,
-      "",
-    ];
-    const body = lines.length === 0
-      ? ["(no messages in its thread)"]
-      : lines.map((l) => `${when(l.at)}  ${l.author} (${ROLE_LABEL[l.role]}${l.internal ? ", internal" : ""}): ${l.text.replace(/\n/g, "\n    ")}`);
-    return {
-      kind: "lines",
-      lines: [...header, ...body],
-      json: { ...ticketJson(ticket), transcript: lines.map((l) => ({ at: l.at.toISOString(), role: l.role, author: l.author, text: l.text, internal: l.internal, event: l.event })) },
-    };
-  },
-};
+  }
+  const header = [
+    `#${ticket.id} ${ticket.status}: ${ticket.title ?? "(no title yet)"}`,
+    `customer ${ticket.customer}, room ${ticket.customerRoom || "(not known)"}`,
+    `opened ${when(ticket.openedAt)}${ticket.closedAt === null ? "" : `, closed ${when(ticket.closedAt)} (${ticket.closeReason ?? "?"})`}, last activity ${when(ticket.lastActivityAt)}`,
+    "",
+  ];
+  const body = lines.length === 0
+    ? ["(no messages in its thread)"]
+    : lines.map((l) => `${when(l.at)}  ${l.author} (${ROLE_LABEL[l.role]}${l.internal ? ", internal" : ""}): ${l.text.replace(/\n/g, "\n    ")}`);
+  return {
+    kind: "lines",
+    lines: [...header, ...body],
+    json: { ...ticketJson(ticket), transcript: lines.map((l) => ({ at: l.at.toISOString(), role: l.role, author: l.author, text: l.text, internal: l.internal, event: l.event })) },
+  };
+}
