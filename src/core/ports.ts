@@ -98,6 +98,8 @@ export interface Metrics {
   /** A customer message; `source` is the bridge (`telegram`, …) or `matrix`. */
   customerMessage(source: string, sender: string, domain: string): void;
   operatorMessage(): void;
+  /** Seconds from a message being sent (its server timestamp) to its copy having been sent on. */
+  relayLatency(direction: "customer-to-thread" | "operator-to-customer", seconds: number): void;
 }
 
 /** How an attempt at an incoming event ended. */
@@ -111,7 +113,14 @@ export interface PipelineMetrics {
   eventsPending(queued: number, inFlight: number): void;
   /** Seconds from the event's arrival at the bot to the end of its handling. */
   eventHandled(seconds: number): void;
+  /** An attempt at an event failed, by cause (it waits, or, `final`, its sender is told). */
+  eventError(kind: EventErrorKind): void;
+  /** How late the newest event of a /sync answer reached the bot, in seconds after it was sent. */
+  syncLag(seconds: number): void;
 }
+
+/** Why an attempt at an event failed: a failure cause, or an event that could not be decrypted yet. */
+export type EventErrorKind = "unavailable" | "busy" | "not-ready" | "final" | "decryption";
 
 /** How a job or a periodic task ended. */
 export type JobOutcome = "done" | "retry" | "failed";

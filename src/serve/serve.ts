@@ -183,10 +183,8 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
       const options = await RuntimeOptions.load(store.options, logger);
       const deps = helpdeskDeps({ config, operatorsRoom: opts.matrix.roomId, store, messenger: connection.messenger, options, clock: opts.clock, logger, metrics, inbox: connection.sync });
       const helpdesk = new Helpdesk(deps, new ChatDispatcher(deps));
-      const refresh = async (): Promise<void> => {
-        await options.load();
-        metrics.setOpenTickets(await store.tickets.count({ status: "open" }));
-      };
+      const refresh = (): Promise<void> => options.load();
+      metrics.countOpenTicketsWith(() => store.tickets.count({ status: "open" }));
       const room = new OperatorsRoomCheck(deps, connection.userId);
       const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, handOffHandlers(deps), [room.task, ...periodicTasks(deps, refresh)]);
       engine = () => ({ ...engineChecks(connection.sync.health(), scheduler.health()), operatorsRoom: room.status });

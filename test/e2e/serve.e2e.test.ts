@@ -81,6 +81,10 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
       return copyNow !== undefined && copyNow.unsigned?.["redacted_because"] !== undefined ? true : undefined;
     }, { what: "the copy of the redacted message to be redacted" });
 
+    // The open request counts at once in /metrics (not at the next periodic refresh).
+    const whileOpen = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+    assert.match(whileOpen, /^honoroit_tickets_open 1$/m);
+
     // A shell command reads the same store while serve runs.
     const listed = await runCli(["tickets", "list", "--json"], w.env);
     assert.equal(listed.code, 0, listed.stderr);
@@ -119,6 +123,10 @@ describe("honoroit serve against Synapse", { timeout: 180_000 }, () => {
     // Counted by homeserver; the customer's Matrix ID is not a label unless asked for.
     assert.match(metrics, /^honoroit_messages_customer\{source="matrix",domain="localhost"\} 2$/m);
     assert.ok(!metrics.includes(w.customer.userId));
+    assert.match(metrics, /^honoroit_tickets_open 0$/m);
+    assert.match(metrics, /^honoroit_relay_seconds_count\{direction="customer-to-thread"\} 2$/m);
+    assert.match(metrics, /^honoroit_relay_seconds_count\{direction="operator-to-customer"\} 1$/m);
+    assert.match(metrics, /^honoroit_sync_lag_seconds \d/m);
     assert.ok(serve.output.includes(`127.0.0.1:${w.port} (this machine only)`), "the log says where HTTP listens");
 
     const closed = await runCli(["tickets", "list", "--status", "closed", "--json"], w.env);

@@ -61,7 +61,8 @@ describe("PromMetrics", () => {
     a.requestDone();
     a.customerMessage("telegram", "@telegram_1:example.com", "example.com");
     a.operatorMessage();
-    a.setOpenTickets(3);
+    let open = 3;
+    a.countOpenTicketsWith(() => Promise.resolve(open));
     const text = (await a.render()).body;
     assert.match(text, /^honoroit_request_new 2$/m);
     assert.match(text, /^honoroit_request_done 1$/m);
@@ -69,7 +70,28 @@ describe("PromMetrics", () => {
     assert.match(text, /^honoroit_messages_operator 1$/m);
     assert.match(text, /^honoroit_messages_customer\{source="telegram",domain="example.com"\} 1$/m, "no Matrix ID by default");
     assert.match(text, /^honoroit_tickets_open 3$/m);
+    open = 4;
+    assert.match((await a.render()).body, /^honoroit_tickets_open 4$/m, "counted at each scrape, not lagging");
     assert.doesNotMatch(text, /honoroit_request_new_total/);
     assert.match((await b.render()).body, /^honoroit_request_new 0$/m, "a second instance starts from zero");
+  });
+
+  it("has relay latency by direction, event errors by kind and the sync lag", async () => {
+    const m = new PromMetrics();
+    m.relayLatency("customer-to-thread", 0.2);
+    m.relayLatency("operator-to-customer", 3);
+    m.eventError("unavailable");
+    m.eventError("unavailable");
+    m.eventError("final");
+    m.syncLag(1.5);
+    m.countOpenTicketsWith(() => Promise.reject(new Error("database down")));
+    const text = (await m.render()).body;
+    assert.match(text, /^honoroit_relay_seconds_bucket\{le="0.25",direction="customer-to-thread"\} 1$/m);
+    assert.match(text, /^honoroit_relay_seconds_bucket\{le="2.5",direction="operator-to-customer"\} 0$/m);
+    assert.match(text, /^honoroit_relay_seconds_count\{direction="operator-to-customer"\} 1$/m);
+    assert.match(text, /^honoroit_errors_total\{kind="unavailable"\} 2$/m);
+    assert.match(text, /^honoroit_errors_total\{kind="final"\} 1$/m);
+    assert.match(text, /^honoroit_sync_lag_seconds 1.5$/m);
+    assert.match(text, /^honoroit_tickets_open 0$/m, "an unreachable database leaves the gauge as it was");
   });
 });

@@ -38,6 +38,10 @@ export class CountingMetrics implements Metrics {
   operatorMessage(): void {
     this.operator++;
   }
+  readonly latencies: { direction: string; seconds: number }[] = [];
+  relayLatency(direction: string, seconds: number): void {
+    this.latencies.push({ direction, seconds });
+  }
 }
 
 /** Keeps log lines for assertions. */

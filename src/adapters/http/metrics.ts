@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { EventOutcome, JobCounts, JobMetrics, JobOutcome, Metrics, PipelineMetrics } from "../../core/ports.ts";
+import type { EventErrorKind, EventOutcome, JobCounts, JobMetrics, JobOutcome, Metrics, PipelineMetrics } from "../../core/ports.ts";
 export { bridgeSource, BRIDGE_PREFIXES } from "../../core/bridge-source.ts";
 
 export interface PromMetricsOptions {
@@ -30,6 +30,11 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
   private readonly jobsPending: Gauge<"kind">;
   private readonly jobsFailed: Gauge<"kind">;
   private readonly tasks: Counter<"task" | "outcome">;
+  private readonly relaySeconds: Histogram<"direction">;
+  private readonly errors: Counter<"kind">;
+  private readonly lag: Gauge;
+  /** Where the open-requests gauge reads its value at each scrape. */
+  private openTickets: (() => Promise<number>) | undefined;
 
   constructor(options: PromMetricsOptions = {}) {
     const registers = [this.registry];
@@ -52,7 +57,35 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
       labelNames: options.customerLabels === true ? (["source", "sender", "domain"] as const) : (["source", "domain"] as const),
       registers,
     });
-    this.ticketsOpen = new Gauge({ name: "honoroit_tickets_open", help: "Requests currently open", registers });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect with the gauge as `this`
+    const self = this;
+    this.ticketsOpen = new Gauge({
+      name: "honoroit_tickets_open",
+      help: "Requests open now (counted in the database at each scrape)",
+      registers,
+      async collect() {
+        if (self.openTickets === undefined) return;
+        try {
+          this.set(await self.openTickets());
+        } catch {
+          // The database is unreachable: the last value stays, /_health says why.
+        }
+      },
+    });
+    this.relaySeconds = new Histogram({
+      name: "honoroit_relay_seconds",
+      help: "From a message being sent (its server timestamp) to its copy having been sent on, by direction",
+      labelNames: ["direction"] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.errors = new Counter({
+      name: "honoroit_errors_total",
+      help: "Failed attempts at incoming events by kind: unavailable, busy, not-ready (retried), final (the sender was told), decryption (retried)",
+      labelNames: ["kind"] as const,
+      registers,
+    });
+    this.lag = new Gauge({ name: "honoroit_sync_lag_seconds", help: "How late the newest event of the last /sync answer reached the bot, after it was sent", registers });
     this.events = new Counter({
       name: "honoroit_events_total",
       help: "Attempts at incoming events: handled, failed for good (the sender was told), or to be retried",
@@ -120,9 +153,21 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
     this.tasks.inc({ task, outcome });
   }
 
-  /** Sets the open-requests gauge (serve updates it; it is not part of the Metrics port). */
-  setOpenTickets(count: number): void {
-    this.ticketsOpen.set(count);
+  relayLatency(direction: "customer-to-thread" | "operator-to-customer", seconds: number): void {
+    this.relaySeconds.observe({ direction }, seconds);
+  }
+
+  eventError(kind: EventErrorKind): void {
+    this.errors.inc({ kind });
+  }
+
+  syncLag(seconds: number): void {
+    this.lag.set(seconds);
+  }
+
+  /** Counts open requests at each scrape from `source` (serve passes the store's count). */
+  countOpenTicketsWith(source: () => Promise<number>): void {
+    this.openTickets = source;
   }
 
   /** The Prometheus text exposition. */

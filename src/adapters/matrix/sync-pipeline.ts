@@ -13,7 +13,7 @@ import { sleep } from "./api.ts";
 import type { MatrixApi } from "./api.ts";
 import { BatchTracker } from "./batch-tracker.ts";
 import { GapReader } from "./gap.ts";
-import { arrayAt, isObject, objectAt, stringAt } from "./json.ts";
+import { arrayAt, isObject, numberAt, objectAt, stringAt } from "./json.ts";
 import type { JsonObject } from "./json.ts";
 import { parseInvite, parseTimelineEvent } from "./parse.ts";
 import { PositionWriter } from "./position-writer.ts";
@@ -261,6 +261,7 @@ export class SyncPipeline implements EventInbox {
     this.routeInvites(scheduler, objectAt(rooms, "invite"), batch);
     const received = performance.now();
     let arrived = 0;
+    let newest = 0;
     // Rooms left in this batch still have events up to the leave (the bot's own, a kick, …).
     for (const section of ["leave", "join"] as const) {
       for (const [id, data] of Object.entries(objectAt(rooms, section) ?? {})) {
@@ -280,12 +281,14 @@ export class SyncPipeline implements EventInbox {
         for (const raw of events) {
           // The bot's own events (its relays, most of a busy operators room) need no handling.
           if (stringAt(raw, "sender") === this.options.botUser) continue;
+          newest = Math.max(newest, numberAt(raw, "origin_server_ts") ?? 0);
           this.push(scheduler, room, { kind: "event", room, batch, received, source: { raw }, attempts: 0 }, room === this.options.threadedRoom ? this.lanes.laneOf(raw) : undefined);
           arrived += 1;
         }
       }
     }
     this.adjustCap(scheduler, arrived);
+    if (newest > 0) this.options.metrics?.syncLag(Math.max(0, Date.now() - newest) / 1000);
   }
 
   private routeInvites(scheduler: RoomScheduler<Item>, invites: JsonObject | undefined, batch: number): void {
@@ -347,6 +350,7 @@ export class SyncPipeline implements EventInbox {
       prepared = "parsed" in source ? {} : await this.prepare(room, source.raw);
     } catch (error) {
       item.attempts += 1;
+      this.options.metrics?.eventError("decryption");
       return this.wait(room, item, `an event could not be decrypted yet: ${messageOf(error)}`);
     }
     const event = "parsed" in source ? source.parsed : parseTimelineEvent(room, prepared);
@@ -365,6 +369,7 @@ export class SyncPipeline implements EventInbox {
       item.attempts += 1;
       const cause = failureCause(error);
       if (cause === "stopping") return { kind: "wait", ms: 1000 };
+      this.options.metrics?.eventError(cause);
       if (cause === "final" && item.attempts >= FINAL_EVENT_ATTEMPTS) {
         this.waiting.delete(room);
         this.options.metrics?.eventAttempt("failed");

@@ -59,7 +59,10 @@ export async function relayCustomerMessage(deps: HelpdeskDeps, ticket: Ticket, e
   const target = await deps.messenger.send(deps.operatorsRoom, copy, `relay:${event.eventId}`);
   record(deps, ticket, "customer-to-thread", event, target, outcome);
   outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "customer-message", ticket: ticket.id, event: event.eventId, body: event.content.body }, deps.clock.now()));
-  outcome.onCommit(() => deps.metrics.customerMessage(bridgeSource(event.sender), event.sender, serverOf(event.sender)));
+  outcome.onCommit(() => {
+    deps.metrics.customerMessage(bridgeSource(event.sender), event.sender, serverOf(event.sender));
+    deps.metrics.relayLatency("customer-to-thread", secondsSince(deps, event.ts));
+  });
 }
 
 /** Relays an operator's thread message to the customer, once. */
@@ -69,7 +72,10 @@ export async function relayOperatorMessage(deps: HelpdeskDeps, ticket: Ticket, e
   const target = await deps.messenger.send(ticket.customerRoom, copy, `relay:${event.eventId}`);
   record(deps, ticket, "operator-to-customer", event, target, outcome);
   outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "operator-message", ticket: ticket.id, event: event.eventId, body: copy.body }, deps.clock.now()));
-  outcome.onCommit(() => deps.metrics.operatorMessage());
+  outcome.onCommit(() => {
+    deps.metrics.operatorMessage();
+    deps.metrics.relayLatency("operator-to-customer", secondsSince(deps, event.ts));
+  });
 }
 
 /** The copy's record, and the ticket's activity, in the commit. */
@@ -131,4 +137,9 @@ export async function relayRedaction(deps: HelpdeskDeps, event: RedactionEvent):
   // a moderator removing someone else's message removes it here only).
   if (relay === undefined || relay.sourceRoom !== event.room || relay.sourceSender !== event.sender) return;
   await deps.messenger.redact(relay.targetRoom, relay.targetEvent, event.reason, `redact:${event.eventId}`);
+}
+
+/** Seconds from a message's server timestamp to now (never negative: clocks differ a little). */
+function secondsSince(deps: HelpdeskDeps, sent: Date): number {
+  return Math.max(0, deps.clock.now().getTime() - sent.getTime()) / 1000;
 }
