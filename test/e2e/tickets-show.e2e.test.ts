@@ -21,6 +21,8 @@ describe("honoroit tickets show", { timeout: 180_000 }, () => {
     const dm = await w.openDm();
     await w.customer.client.sendTextMessage(dm, "my printer is on fire");
     const root = await waitFor(async () => (await roomHistory(w.operator.client, w.opsRoom)).find((e) => e.sender === w.bot && e.content["customer"] === w.customer.userId)?.event_id, { what: "the thread", timeoutMs: 30_000 });
+    // The copy of the first message is in the thread before anyone answers it.
+    await waitFor(async () => ((await roomHistory(w.operator.client, w.opsRoom)).some((e) => e.sender === w.bot && bodyOf(e).endsWith("my printer is on fire")) ? true : undefined), { what: "the first copy", timeoutMs: 30_000 });
     const inThread = (body: string): Record<string, unknown> => ({ msgtype: "m.text", body, "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
     await w.operator.client.sendEvent(w.opsRoom, "m.room.message" as never, inThread("Please switch it off first.") as never);
     await waitFor(async () => ((await roomHistory(w.customer.client, dm)).some((e) => bodyOf(e) === "Please switch it off first.") ? true : undefined), { what: "the answer", timeoutMs: 30_000 });
