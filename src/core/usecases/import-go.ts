@@ -244,8 +244,9 @@ async function write(tx: StoreScope, input: GoImportInput, planned: readonly Pla
       relays.imported++;
     }
   }
+  const roots = new Set(planned.map((p) => p.ticket.threadRoot));
   for (const [root] of input.account.notes) {
-    if (!planned.some((p) => p.ticket.threadRoot === root)) skipped.push({ what: `Redmine note markers of thread ${root}`, reason: "no request with that thread was found" });
+    if (!roots.has(root)) skipped.push({ what: `Redmine note markers of thread ${root}`, reason: "no request with that thread was found" });
   }
 
   const counters = tally();
