@@ -1,6 +1,7 @@
 import { afterEach, describe } from "node:test";
 import type { SqlDatabase } from "../../src/adapters/storage/sql.ts";
 import { SqlStore } from "../../src/adapters/storage/sql-store.ts";
+import { cryptoContract } from "./contract/crypto.ts";
 import { eventContract } from "./contract/events.ts";
 import { importContract } from "./contract/imports.ts";
 import { jobContract } from "./contract/jobs.ts";
@@ -49,5 +50,6 @@ export function storeContract(name: string, target: StoreTarget): void {
     jobContract(harness);
     transactionContract(harness);
     importContract(harness);
+    cryptoContract(harness);
   });
 }

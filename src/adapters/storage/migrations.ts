@@ -185,6 +185,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "ledger and jobs", sql: { sqlite: ledgerAndJobs("sqlite"), postgres: ledgerAndJobs("postgres") } },
   { version: 3, name: "greeting state", sql: { sqlite: GREETING_STATE, postgres: GREETING_STATE } },
   { version: 4, name: "relay sender", sql: { sqlite: RELAY_SENDER, postgres: RELAY_SENDER } },
+  { version: 6, name: "crypto state", sql: { sqlite: cryptoState("sqlite"), postgres: cryptoState("postgres") } },
 ];
 
 /**
@@ -237,4 +238,19 @@ export function describeMigrations(
     .filter(([version]) => !MIGRATIONS.some((m) => m.version === version))
     .map(([version, row]) => ({ version, name: row.name, appliedAt: row.appliedAt }));
   return [...known, ...unknown].sort((a, b) => a.version - b.version);
+}
+
+// The end-to-end encryption state: a snapshot (one part per IndexedDB database) and the
+// journal of what changed since, both sealed entries in text; restored as snapshot then journal.
+function cryptoState(dialect: Dialect): string {
+  return `
+CREATE TABLE crypto_snapshot (
+  part INTEGER PRIMARY KEY,
+  entry TEXT NOT NULL
+);
+CREATE TABLE crypto_journal (
+  id ${DIALECTS[dialect].serialKey},
+  entry TEXT NOT NULL
+);
+`;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from "../../core/ports.ts";
 import type {
+  CryptoStateStore,
   EventJournal,
   JobQueue,
   KeyValueStore,
@@ -17,6 +18,7 @@ import type {
 import { applyMigrations, readMigrationStatus } from "./migrations.ts";
 import { DIALECTS } from "./sql.ts";
 import type { Dialect, SqlDatabase, SqlExecutor } from "./sql.ts";
+import { SqlCryptoState } from "./sql-crypto.ts";
 import { SqlEventJournal, SqlLedger, SqlRelayLog } from "./sql-events.ts";
 import { SqlJobQueue, SqlTrackerNotes } from "./sql-jobs.ts";
 import { SqlKeyValueStore, SqlOptionStore, SqlSyncState } from "./sql-settings.ts";
@@ -41,6 +43,7 @@ class SqlScope implements StoreScope {
   readonly jobs: JobQueue;
   readonly notes: TrackerNotes;
   readonly imports: TicketImport;
+  readonly crypto: CryptoStateStore;
 
   constructor(db: SqlExecutor, dialect: Dialect, clock: Clock) {
     this.tickets = new SqlTicketStore(db, DIALECTS[dialect]);
@@ -53,6 +56,7 @@ class SqlScope implements StoreScope {
     this.jobs = new SqlJobQueue(db, clock);
     this.notes = new SqlTrackerNotes(db);
     this.imports = new SqlTicketImport(db, DIALECTS[dialect]);
+    this.crypto = new SqlCryptoState(db);
   }
 }
 

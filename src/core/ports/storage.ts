@@ -228,6 +228,29 @@ export interface TicketImport {
   raiseCount(scope: "user" | "server", key: string, atLeast: number): Promise<boolean>;
 }
 
+/** An entry of the crypto state as kept: opaque (sealed) text. */
+export interface CryptoStateEntry {
+  readonly id: number;
+  readonly entry: string;
+}
+
+/**
+ * The end-to-end encryption state, kept as a snapshot and a journal of changes since; the
+ * adapter that owns the crypto machine decides what the entries mean.
+ */
+export interface CryptoStateStore {
+  /** Appends entries to the journal, in order; returns the id of the last (0 when none). */
+  append(entries: readonly string[]): Promise<number>;
+  /** The snapshot's parts, in order. */
+  snapshot(): Promise<string[]>;
+  /** The journal entries after `afterId`, oldest first. */
+  journal(afterId?: number): Promise<CryptoStateEntry[]>;
+  /** Replaces the snapshot and drops the journal entries it covers (up to `upToId`). */
+  compact(parts: readonly string[], upToId: number): Promise<void>;
+  /** How many journal entries and characters there are. */
+  size(): Promise<{ readonly entries: number; readonly chars: number }>;
+}
+
 /** Every storage port. Inside `Store.transaction` they are all bound to that transaction. */
 export interface StoreScope {
   readonly tickets: TicketStore;
@@ -240,6 +263,7 @@ export interface StoreScope {
   readonly jobs: JobQueue;
   readonly notes: TrackerNotes;
   readonly imports: TicketImport;
+  readonly crypto: CryptoStateStore;
 }
 
 export interface MigrationInfo {
