@@ -347,7 +347,8 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
       await writeConfigFile(file, setup.answers);
       const bin = binaryPath();
       const unit = systemdUnit({ node: process.execPath, bin, config: file, dir: path.dirname(file) });
-      const lines = [...setup.lines, `✓ wrote ${file} (mode 0600)`];
+      // Attended, each check was shown as it passed, between the questions: not again here.
+      const lines = [...(prompter === undefined ? setup.lines : []), `✓ wrote ${file} (mode 0600)`];
       const systemd = typeof options["systemd"] === "string" ? path.resolve(options["systemd"]) : undefined;
       if (systemd !== undefined) {
         await writeFile(systemd, unit, { mode: 0o644 });
