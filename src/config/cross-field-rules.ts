@@ -43,7 +43,8 @@ export function crossFieldRules(
     problems.errors.push({ key: "metrics.login", source: "default", message: "required when metrics.password is set (HONOROIT_METRICS_LOGIN)" });
   }
 
-  const redmineKeys = CONFIG_KEYS.filter((k) => k.startsWith("redmine."));
+  // Keys with a default (the poll interval) do not turn the sync on by being set.
+  const redmineKeys = CONFIG_KEYS.filter((k) => k.startsWith("redmine.") && specOf(k).default === null);
   const redmine = config.redmine;
   const setKey = redmineKeys.find((k) => sourceOf(k) !== "default");
   if (setKey !== undefined) {

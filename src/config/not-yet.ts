@@ -6,9 +6,7 @@ import type { ConfigKey } from "./schema.ts";
  * Settings this version accepts (so a Go bot's environment loads) but does not act on yet.
  * Someone who set one must hear that it does nothing, rather than find out in an outage.
  */
-const NOT_YET: readonly { readonly key: ConfigKey; readonly isSet: (c: HonoroitConfig) => boolean; readonly note: string }[] = [
-  { key: "redmine.host", isSet: (c) => c.redmine.host !== null, note: "Redmine sync is not available in this version yet" },
-];
+const NOT_YET: readonly { readonly key: ConfigKey; readonly isSet: (c: HonoroitConfig) => boolean; readonly note: string }[] = [];
 
 /** A warning for every setting that is set but does nothing in this version. */
 export function notYetWarnings(config: HonoroitConfig, sourceOf: (key: ConfigKey) => Source | undefined): Problem[] {

@@ -246,6 +246,12 @@ export const CONFIG_SCHEMA = {
     description: "Redmine status ID for \"done\".",
     parse: integer(1),
   }),
+  "redmine.pollInterval": setting({
+    env: "HONOROIT_REDMINE_POLLINTERVAL",
+    description: "Seconds between polls of Redmine for notes and closed issues (one request when nothing changed).",
+    parse: integer(1, 86_400),
+    default: 60,
+  }),
 } as const satisfies Record<string, KeySpec<unknown>>;
 
 // ---------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-import type { EventId, TicketId } from "./ids.ts";
+import type { EventId, TicketId, UserId } from "./ids.ts";
 import type { NewJob, StoreScope } from "./ports.ts";
 
 /** What happened to a ticket, for subscribers such as an issue tracker. */
 export type TicketEvent =
   | { readonly type: "opened"; readonly ticket: TicketId }
-  | { readonly type: "customer-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string }
-  | { readonly type: "operator-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string }
+  | { readonly type: "customer-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string; readonly sender?: UserId }
+  | { readonly type: "operator-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string; readonly sender?: UserId }
   | { readonly type: "closed"; readonly ticket: TicketId; readonly reason: string };
 
 /** The job kind a subscriber handles for one type of ticket event, e.g. `redmine.opened`. */

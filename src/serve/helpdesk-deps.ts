@@ -7,6 +7,7 @@ import type { RoomId } from "../core/ids.ts";
 import { KeyedQueue } from "../core/keyed-queue.ts";
 import type { Clock, EventInbox, Logger, Messenger, Metrics, Store } from "../core/ports.ts";
 import type { RuntimeOptions } from "../core/runtime-options.ts";
+import { TRACKER_SUBSCRIBER } from "../core/usecases/tracker-sync.ts";
 
 export interface DepsParts {
   readonly config: HonoroitConfig;
@@ -37,7 +38,9 @@ export function helpdeskDeps(parts: DepsParts): HelpdeskDeps {
     profiles: new ProfileCache(parts.messenger, parts.config.cacheSize),
     rooms: new KeyedQueue(),
     inbox: parts.inbox ?? NOTHING_PENDING,
-    subscribers: [],
+    // With Redmine configured, every ticket event is queued for it, whoever causes it (serve
+    // or a command such as `tickets close`); serve's scheduler writes it to Redmine.
+    subscribers: parts.config.redmine.host === null ? [] : [TRACKER_SUBSCRIBER],
   };
 }
 

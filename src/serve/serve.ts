@@ -16,6 +16,7 @@ import { currentHolder, describeHolder, type ServeLock } from "../adapters/stora
 import { HonoroitError, messageOf, RefusedError } from "../core/errors.ts";
 import { sleep } from "../core/timing.ts";
 import { startMonitoring, type ServeMonitoring } from "./monitoring.ts";
+import { startRedmine } from "./redmine.ts";
 
 export interface ServeOptions {
   readonly config: HonoroitConfig;
@@ -162,6 +163,8 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
     await waitForLock();
     if (signal.aborted) return;
     await store.kv.set(HOLDER_NAMESPACE, HOLDER_KEY, JSON.stringify(currentHolder()));
+    // A Redmine that refuses the settings stops serve here; one that is down does not.
+    const redmine = await startRedmine(config, store, opts.clock, logger, metrics.registry);
     let connection;
     try {
       connection = await connectMatrix({
@@ -176,6 +179,7 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
     } catch (error) {
       // SIGTERM while login waits for the homeserver: nothing is under way, a clean stop.
       // (A reason is set once the signal fired; `aborted` reads as false here to the compiler.)
+      await redmine?.close();
       if (signal.reason !== undefined) return;
       throw error;
     }
@@ -186,8 +190,12 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
       const refresh = (): Promise<void> => options.load();
       metrics.countOpenTicketsWith(() => store.tickets.count({ status: "open" }));
       const room = new OperatorsRoomCheck(deps, connection.userId);
-      const scheduler = new Scheduler({ store, clock: opts.clock, logger, metrics }, handOffHandlers(deps), [room.task, ...periodicTasks(deps, refresh)]);
-      engine = () => ({ ...engineChecks(connection.sync.health(), scheduler.health()), operatorsRoom: room.status });
+      const scheduler = new Scheduler(
+        { store, clock: opts.clock, logger, metrics },
+        [...handOffHandlers(deps), ...(redmine?.handlers(deps) ?? [])],
+        [room.task, ...periodicTasks(deps, refresh), ...(redmine?.tasks(deps) ?? [])],
+      );
+      engine = () => ({ ...engineChecks(connection.sync.health(), scheduler.health()), operatorsRoom: room.status, ...(redmine === undefined ? {} : { redmine: redmine.health() }) });
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
@@ -206,6 +214,7 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
       if (failed !== undefined) throw failed.reason;
     } finally {
       await connection.close();
+      await redmine?.close();
     }
   } finally {
     await http.close();

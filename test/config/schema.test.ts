@@ -43,6 +43,7 @@ const EXTRA_ENV: readonly (readonly [string, ConfigKey])[] = [
   ["HONOROIT_NOENCRYPTION", "noEncryption"],
   ["HONOROIT_HOST", "host"],
   ["HONOROIT_METRICS_CUSTOMERS", "metrics.customers"],
+  ["HONOROIT_REDMINE_POLLINTERVAL", "redmine.pollInterval"],
 ];
 
 describe("config schema", () => {

@@ -1,0 +1,190 @@
+// Redmine's REST API with undici. What Redmine does that a client must know: updates answer
+// 204 with no body; without `Content-Type: application/json` a body is misread (a misleading
+// 422); two edits of one issue at once can give 422 with an empty error list (tried again); a
+// status change the key may not make is dropped silently with 204 (read back and checked); a
+// bad API key is treated as anonymous (so /users/current.json answers 401); `updated_on>=`
+// takes whole-second UTC only, and lists show open issues only unless `status_id=*`.
+import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { HonoroitError, RefusedError } from "../../core/errors.ts";
+import type { IssueTracker, TrackerIssue, TrackerIssueDetail, TrackerNote, TrackerStatus, TrackerUser } from "../../core/ports/issue-tracker.ts";
+import { sleep } from "../../core/timing.ts";
+
+/** The six Redmine settings, as the adapter needs them. */
+export interface RedmineSettings {
+  readonly host: string;
+  readonly apiKey: string;
+  readonly project: string;
+  readonly trackerId: number | null;
+  readonly newStatusId: number | null;
+  readonly inProgressStatusId: number | null;
+  readonly doneStatusId: number | null;
+}
+
+export interface RedmineClientOptions {
+  /** Per request, default 15 s. */
+  readonly timeoutMs?: number;
+  /** Counts every HTTP request made (the benchmark reads it). */
+  readonly onRequest?: (method: string, path: string) => void;
+}
+
+/** How often an update refused with an empty 422 (a concurrent edit) is tried again at once. */
+const EMPTY_422_RETRIES = 3;
+const PAGE = 100;
+
+interface RawStatus { readonly id: number; readonly is_closed?: boolean }
+interface RawIssue { readonly id: number; readonly status: RawStatus; readonly updated_on: string }
+interface RawJournal {
+  readonly id: number;
+  readonly user?: { readonly id: number; readonly name: string };
+  readonly notes?: string | null;
+  readonly private_notes?: boolean;
+}
+
+/** Redmine as an IssueTracker. */
+export class RedmineClient implements IssueTracker {
+  private readonly base: string;
+  private readonly agent: Agent;
+  private me: TrackerUser | undefined;
+
+  constructor(
+    private readonly settings: RedmineSettings,
+    private readonly options: RedmineClientOptions = {},
+  ) {
+    this.base = settings.host.replace(/\/+$/, "");
+    const timeout = options.timeoutMs ?? 15_000;
+    this.agent = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, connections: 4 });
+  }
+
+  async currentUser(): Promise<TrackerUser> {
+    if (this.me !== undefined) return this.me;
+    const body = (await this.call("GET", "/users/current.json")) as { user: { id: number; login: string } };
+    this.me = { id: body.user.id, login: body.user.login };
+    return this.me;
+  }
+
+  async createIssue(subject: string, description: string): Promise<number> {
+    const { trackerId, newStatusId, project } = this.settings;
+    const issue = {
+      project_id: project,
+      subject,
+      description,
+      ...(trackerId === null ? {} : { tracker_id: trackerId }),
+      ...(newStatusId === null ? {} : { status_id: newStatusId }),
+    };
+    const body = (await this.call("POST", "/issues.json", { issue })) as { issue: { id: number } };
+    return body.issue.id;
+  }
+
+  async updateIssue(id: number, change: { readonly note?: string; readonly status?: TrackerStatus }): Promise<void> {
+    const statusId = change.status === undefined ? null : this.statusId(change.status);
+    const issue = { ...(change.note === undefined ? {} : { notes: change.note }), ...(statusId === null ? {} : { status_id: statusId }) };
+    if (Object.keys(issue).length === 0) return;
+    await this.call("PUT", `/issues/${id}.json`, { issue });
+    if (statusId === null) return;
+    const now = (await this.call("GET", `/issues/${id}.json`)) as { issue: RawIssue };
+    if (now.issue.status.id !== statusId) {
+      throw new RefusedError(`Redmine kept issue #${id} in status ${now.issue.status.id} instead of ${statusId} (the workflow, or the API user's role, does not allow that change)`, { status: 422 });
+    }
+  }
+
+  async issue(id: number): Promise<TrackerIssueDetail> {
+    const body = (await this.call("GET", `/issues/${id}.json?include=journals`)) as { issue: RawIssue & { journals?: RawJournal[] } };
+    const notes: TrackerNote[] = (body.issue.journals ?? []).map((j) => ({
+      id: j.id,
+      authorId: j.user?.id ?? 0,
+      author: j.user?.name ?? "?",
+      text: j.notes ?? "",
+      private: j.private_notes === true,
+    }));
+    notes.sort((a, b) => a.id - b.id);
+    return { ...this.toIssue(body.issue), notes };
+  }
+
+  async updatedSince(since: Date): Promise<TrackerIssue[]> {
+    const at = `${since.toISOString().slice(0, 19)}Z`;
+    const found: TrackerIssue[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const query = new URLSearchParams({
+        project_id: this.settings.project,
+        status_id: "*",
+        updated_on: `>=${at}`,
+        sort: "updated_on",
+        limit: String(PAGE),
+        offset: String(offset),
+      });
+      const body = (await this.call("GET", `/issues.json?${query.toString()}`)) as { issues: RawIssue[]; total_count: number };
+      found.push(...body.issues.map((i) => this.toIssue(i)));
+      if (body.issues.length < PAGE || offset + PAGE >= body.total_count) return found;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private statusId(status: TrackerStatus): number | null {
+    const { newStatusId, inProgressStatusId, doneStatusId } = this.settings;
+    return { new: newStatusId, "in-progress": inProgressStatusId, done: doneStatusId }[status];
+  }
+
+  private toIssue(raw: RawIssue): TrackerIssue {
+    const closed = raw.status.is_closed === true || raw.status.id === this.settings.doneStatusId;
+    return { id: raw.id, closed, updatedOn: new Date(raw.updated_on) };
+  }
+
+  /** One request; an empty 422 (a concurrent edit) is tried again a few times. */
+  private async call(method: Dispatcher.HttpMethod, path: string, json?: unknown): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(method, path, json);
+      } catch (error) {
+        if (!(error instanceof EmptyRefusal) || attempt >= EMPTY_422_RETRIES) {
+          if (error instanceof EmptyRefusal) throw new HonoroitError("BUSY", `Redmine refused ${method} ${path} with an empty 422 ${attempt + 1} times (concurrent edits)`);
+          throw error;
+        }
+        await sleep(200 * (attempt + 1));
+      }
+    }
+  }
+
+  private async once(method: Dispatcher.HttpMethod, path: string, json?: unknown): Promise<unknown> {
+    this.options.onRequest?.(method, path);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.base}${path}`, {
+        method,
+        dispatcher: this.agent,
+        headers: {
+          "x-redmine-api-key": this.settings.apiKey,
+          accept: "application/json",
+          ...(json === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      });
+    } catch (error) {
+      const what = error instanceof undiciErrors.UndiciError ? error.message : String(error);
+      throw new HonoroitError("UNREACHABLE", `Redmine at ${this.base} is unreachable (${method} ${path}: ${what})`, { cause: error });
+    }
+    const text = await response.body.text().catch(() => "");
+    const status = response.statusCode;
+    if (status >= 200 && status < 300) return text.trim() === "" ? {} : (JSON.parse(text) as unknown);
+    if (status === 429 || status === 503) throw new HonoroitError("BUSY", `Redmine is busy (${status} on ${method} ${path})`);
+    if (status >= 500) throw new HonoroitError("UNREACHABLE", `Redmine failed with ${status} on ${method} ${path}`);
+    const reasons = errorsOf(text);
+    if (status === 422 && reasons.length === 0) throw new EmptyRefusal();
+    const detail = reasons.length > 0 ? `: ${reasons.join("; ")}` : "";
+    throw new RefusedError(`Redmine refused ${method} ${path} with ${status}${detail}`, { status });
+  }
+}
+
+/** A 422 without reasons: two edits of one issue met. */
+class EmptyRefusal extends Error {}
+
+function errorsOf(text: string): string[] {
+  try {
+    const body = JSON.parse(text) as { errors?: unknown };
+    return Array.isArray(body.errors) ? body.errors.map(String) : [];
+  } catch {
+    return [];
+  }
+}

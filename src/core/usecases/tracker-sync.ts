@@ -1,0 +1,107 @@
+// Ticket events → the issue tracker: the job handlers of subscriber "redmine". Each runs in
+// its ticket's lane of the outbox, so an issue sees a ticket's events in the order they
+// happened, and a tracker that is down only delays them (retried with backoff by the
+// scheduler). A refusal (the project deleted, no permission) is final: it is told once in the
+// thread and logged, and the job is kept as failed.
+import type { HelpdeskDeps } from "../deps.ts";
+import { failureCause, messageOf } from "../errors.ts";
+import type { Job } from "../ports.ts";
+import type { IssueTracker, TrackerMetrics, TrackerStatus } from "../ports/issue-tracker.ts";
+import type { JobHandler } from "../scheduler.ts";
+import { ticketJobKind, type TicketEvent } from "../ticket-events.ts";
+import type { Ticket } from "../ticket.ts";
+import { threadNotice } from "./notices.ts";
+
+/** The subscriber name of the issue tracker: its jobs are `redmine.opened`, … */
+export const TRACKER_SUBSCRIBER = "redmine";
+
+/** What the issue-tracker sync needs besides the helpdesk. */
+export interface TrackerSyncDeps {
+  readonly tracker: IssueTracker;
+  readonly metrics: TrackerMetrics;
+}
+
+type EventOf<T extends TicketEvent["type"]> = Extract<TicketEvent, { type: T }>;
+type Action<T extends TicketEvent["type"]> = (deps: HelpdeskDeps, sync: TrackerSyncDeps, ticket: Ticket, event: EventOf<T>) => Promise<void>;
+
+/** What each ticket event does to the ticket's issue. */
+const ACTIONS: { readonly [T in TicketEvent["type"]]: Action<T> } = {
+  opened: async (deps, sync, ticket) => {
+    if (ticket.redmineIssueId !== null) return;
+    const issue = await sync.tracker.createIssue(issueSubject(deps, ticket), issueDescription(deps, ticket, await deps.profiles.nameOf(ticket.customer)));
+    await deps.store.tickets.setIssue(ticket.id, issue);
+    deps.logger.info("Redmine issue created", { ticket: ticket.id, issue });
+  },
+  "customer-message": (deps, sync, ticket, event) => addNote(sync, ticket, noteText("customer", event), "new"),
+  "operator-message": (deps, sync, ticket, event) => addNote(sync, ticket, noteText("operator", event), "in-progress"),
+  closed: async (deps, sync, ticket, event) => {
+    // Closed because the issue was closed there: nothing to tell it.
+    if (event.reason === "redmine" || ticket.redmineIssueId === null) return;
+    await sync.tracker.updateIssue(ticket.redmineIssueId, { status: "done" });
+  },
+};
+
+/** The job handlers of the issue-tracker subscriber, one per ticket event type. */
+export function trackerJobHandlers(deps: HelpdeskDeps, sync: TrackerSyncDeps): JobHandler[] {
+  return (Object.keys(ACTIONS) as TicketEvent["type"][]).map((type) => ({
+    kind: ticketJobKind(TRACKER_SUBSCRIBER, type),
+    run: (job) => runTicketJob(deps, sync, job),
+  }));
+}
+
+async function runTicketJob(deps: HelpdeskDeps, sync: TrackerSyncDeps, job: Job): Promise<void> {
+  const event = JSON.parse(job.payload) as TicketEvent;
+  const ticket = await deps.store.tickets.get(event.ticket);
+  if (ticket === undefined) return;
+  try {
+    await (ACTIONS[event.type] as Action<TicketEvent["type"]>)(deps, sync, ticket, event);
+  } catch (error) {
+    const cause = failureCause(error);
+    sync.metrics.trackerError(cause);
+    if (cause === "final") await reportRefusal(deps, ticket, job, error);
+    throw error;
+  }
+}
+
+/** A refusal, told once in the thread (the scheduler logs it and keeps the job as failed). */
+async function reportRefusal(deps: HelpdeskDeps, ticket: Ticket, job: Job, error: unknown): Promise<void> {
+  const what = job.kind.slice(TRACKER_SUBSCRIBER.length + 1);
+  try {
+    await threadNotice(deps, ticket, `Redmine refused to record this request's ${what.replace("-", " ")}: ${messageOf(error)}. It is not tried again.`, `tracker-refused:${job.key}`);
+  } catch (noticeError) {
+    deps.logger.warn("could not tell the thread that Redmine refused a change", { ticket: ticket.id, error: messageOf(noticeError) });
+  }
+}
+
+async function addNote(sync: TrackerSyncDeps, ticket: Ticket, note: string, status: TrackerStatus): Promise<void> {
+  // A ticket opened before the sync was on has no issue: `redmine resync` makes one.
+  if (ticket.redmineIssueId === null) return;
+  await sync.tracker.updateIssue(ticket.redmineIssueId, { note, status });
+}
+
+function noteText(side: "customer" | "operator", event: EventOf<"customer-message" | "operator-message">): string {
+  const who = event.sender === undefined ? (side === "customer" ? "The customer" : "An operator") : `${event.sender} (${side})`;
+  return `${who}:\n\n${event.body}`;
+}
+
+/** The issue's subject: the thread's title without its status prefix. */
+export function issueSubject(deps: Pick<HelpdeskDeps, "options">, ticket: Ticket): string {
+  const title = ticket.title ?? `Request #${ticket.id} from ${ticket.customer}`;
+  const prefix = deps.options.get("text.prefix.open");
+  const bare = title.startsWith(prefix) ? title.slice(prefix.length).trim() : title;
+  return bare.slice(0, 255);
+}
+
+/** The issue's description: who asked, and a link to the thread. */
+export function issueDescription(deps: Pick<HelpdeskDeps, "operatorsRoom">, ticket: Ticket, name: string): string {
+  const who = name === ticket.customer ? ticket.customer : `${name} (${ticket.customer})`;
+  const lines = [`Request #${ticket.id} from ${who}, opened ${ticket.openedAt.toISOString()}.`];
+  if (ticket.threadRoot !== null) lines.push("", `Thread: ${threadLink(deps.operatorsRoom, ticket.threadRoot)}`);
+  return lines.join("\n");
+}
+
+/** A matrix.to link to an event in a room. */
+export function threadLink(room: string, event: string): string {
+  const server = room.slice(room.indexOf(":") + 1);
+  return `https://matrix.to/#/${encodeURIComponent(room)}/${encodeURIComponent(event)}?via=${encodeURIComponent(server)}`;
+}

@@ -1,0 +1,130 @@
+// The two-way Redmine sync against a real Redmine, a real Synapse and the real binary: what
+// an operator sees in Redmine and in the thread, and what the customer sees.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { bodyOf, roomHistory, threadMessages } from "../support/room-history.ts";
+import { RedmineApi, redmineSettings, skipUnlessRedmine, type Issue } from "../support/redmine.ts";
+import { runCli, ServeProcess } from "../support/serve-process.ts";
+import { waitFor } from "../support/synapse.ts";
+import { makeWorld, type Person, type World } from "./world.ts";
+
+async function openRequest(w: World, who: Person, text: string): Promise<{ dm: string; root: string }> {
+  const dm = await w.openDm(who);
+  await who.client.sendTextMessage(dm, text);
+  const root = await waitFor(async () => (await roomHistory(w.operator.client, w.opsRoom)).find((e) => e.sender === w.bot && e.content["customer"] === who.userId && bodyOf(e).startsWith("[OPEN]"))?.event_id, { what: `the thread of ${who.userId}`, timeoutMs: 20_000 });
+  return { dm, root };
+}
+
+async function reply(w: World, root: string, text: string): Promise<void> {
+  await w.operator.client.sendEvent(w.opsRoom, "m.room.message" as never, { msgtype: "m.text", body: text, "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } } as never);
+}
+
+/** The Redmine issue of a ticket, once serve has created it. */
+async function issueOf(w: World, ticket: number): Promise<number> {
+  return waitFor(async () => {
+    const list = await runCli(["tickets", "list", "--status", "all", "--json"], w.env);
+    const found = (JSON.parse(list.stdout) as { id: number; redmineIssueId: number | null }[]).find((t) => t.id === ticket);
+    return found?.redmineIssueId ?? undefined;
+  }, { what: `the Redmine issue of request #${ticket}`, timeoutMs: 30_000, intervalMs: 500 });
+}
+
+const notesOf = (issue: Issue): string[] => (issue.journals ?? []).map((j) => j.notes).filter((n) => n !== "");
+const botSaid = async (who: Person, dm: string, bot: string): Promise<string[]> => (await roomHistory(who.client, dm)).filter((e) => e.sender === bot && e.type === "m.room.message").map(bodyOf);
+const inThread = async (w: World, root: string): Promise<string[]> => threadMessages(await roomHistory(w.operator.client, w.opsRoom), root).filter((e) => e.sender === w.bot).map(bodyOf);
+
+describe("Redmine sync", { timeout: 300_000 }, () => {
+  it("a request becomes an issue; messages become notes with the status; people's notes come back; done closes the issue", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const human = RedmineApi.human(rm);
+    const env = { ...w.env, ...redmineSettings(rm) };
+    const serve = w.track(await ServeProcess.start(env));
+    assert.match(serve.output, /Redmine sync on.*user=honoroit/);
+
+    const { dm, root } = await openRequest(w, w.customer, "My printer is on fire");
+    const id = await issueOf({ ...w, env }, 1);
+    const created = await human.issue(id);
+    assert.match(created.subject, /request from .* \(1st by Alice Customer/);
+    assert.ok(created.description.includes(w.customer.userId), created.description);
+    assert.ok(created.description.includes(`https://matrix.to/#/${encodeURIComponent(w.opsRoom)}/${encodeURIComponent(root)}`), created.description);
+    assert.equal(created.tracker.id, 3);
+
+    // The first message, then an operator's answer: notes in order, status follows who waits.
+    const first = await waitFor(async () => {
+      const i = await human.issue(id);
+      return notesOf(i).some((n) => n.includes("My printer is on fire")) ? i : undefined;
+    }, { what: "the customer's message as a note", timeoutMs: 30_000, intervalMs: 300 });
+    assert.equal(first.status.name, "New");
+    assert.match(notesOf(first)[0] ?? "", new RegExp(`^${w.customer.userId.replace(/[.$]/g, "\\$&")} \\(customer\\):\\n\\nMy printer is on fire$`));
+    await reply(w, root, "Please step away from it");
+    const answered = await waitFor(async () => {
+      const i = await human.issue(id);
+      return notesOf(i).some((n) => n.includes("Please step away from it")) ? i : undefined;
+    }, { what: "the operator's answer as a note", timeoutMs: 30_000, intervalMs: 300 });
+    assert.equal(answered.status.name, "In Progress");
+    assert.match(notesOf(answered)[1] ?? "", /\(operator\):\n\nPlease step away from it$/);
+
+    // People's notes in Redmine: public ones to the thread and the customer, private to the thread only.
+    await human.note(id, "The fire brigade is on its way.");
+    await human.note(id, "Internal: bill them for the printer", { private: true });
+    await waitFor(async () => ((await inThread(w, root)).some((b) => b.includes("Internal: bill them")) ? true : undefined), { what: "the private note in the thread", timeoutMs: 30_000, intervalMs: 300 });
+    const thread = await inThread(w, root);
+    assert.ok(thread.includes("Olive Operator in Redmine:\nThe fire brigade is on its way."), thread.join(" | "));
+    assert.ok(thread.includes("Olive Operator in Redmine (private note, not sent to the customer):\nInternal: bill them for the printer"), thread.join(" | "));
+    await waitFor(async () => ((await botSaid(w.customer, dm, w.bot)).includes("The fire brigade is on its way.") ? true : undefined), { what: "the public note at the customer", timeoutMs: 20_000 });
+    const customerSees = await botSaid(w.customer, dm, w.bot);
+    assert.ok(!customerSees.some((b) => b.includes("bill them")), "a private note never reaches the customer");
+    // The bot's own notes do not come back as people's notes.
+    assert.ok(!thread.some((b) => b.includes("(customer):")), thread.join(" | "));
+
+    // Closed in Matrix: the issue is done.
+    await reply(w, root, "!ho done");
+    const done = await waitFor(async () => {
+      const i = await human.issue(id);
+      return i.status.id === 5 ? i : undefined;
+    }, { what: "the issue to be closed", timeoutMs: 30_000, intervalMs: 300 });
+    assert.equal(done.status.name, "Closed");
+    // Each Matrix message once: the two notes and no more.
+    assert.equal(notesOf(done).filter((n) => n.includes("My printer is on fire")).length, 1);
+    assert.equal(notesOf(done).filter((n) => n.includes("Please step away")).length, 1);
+    assert.equal(serve.exitCode, undefined);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  it("an issue closed in Redmine closes the request with the usual notice; a note relayed once across restarts", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const human = RedmineApi.human(rm);
+    const env = { ...w.env, ...redmineSettings(rm) };
+    let serve = w.track(await ServeProcess.start(env));
+    const { dm, root } = await openRequest(w, w.customer, "Where is my parcel?");
+    const id = await issueOf({ ...w, env }, 1);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+
+    // Written while serve is stopped: relayed after it starts, once, however often it restarts.
+    await human.note(id, "It left our warehouse today.");
+    serve = w.track(await ServeProcess.start(env));
+    await waitFor(async () => ((await inThread(w, root)).some((b) => b.includes("It left our warehouse")) ? true : undefined), { what: "the note written while serve was stopped", timeoutMs: 30_000, intervalMs: 300 });
+    assert.equal(await serve.stop("SIGTERM"), 0);
+    serve = w.track(await ServeProcess.start(env));
+    await human.note(id, "Closing this, enjoy!", { statusId: 5 });
+    await waitFor(async () => ((await botSaid(w.customer, dm, w.bot)).some((b) => /resolved|closed|done/i.test(b) && !b.includes("Closing this")) ? true : undefined), { what: "the customer's done notice", timeoutMs: 30_000, intervalMs: 300 });
+    const thread = await inThread(w, root);
+    assert.equal(thread.filter((b) => b.includes("It left our warehouse")).length, 1, thread.join(" | "));
+    assert.equal(thread.filter((b) => b.includes("Closing this, enjoy!")).length, 1, thread.join(" | "));
+    const customer = await botSaid(w.customer, dm, w.bot);
+    assert.equal(customer.filter((b) => b === "It left our warehouse today.").length, 1);
+    assert.ok(customer.includes("Closing this, enjoy!"));
+    const list = await runCli(["tickets", "list", "--status", "all", "--json"], env);
+    const ticket = (JSON.parse(list.stdout) as { id: number; status: string; closeReason?: string }[])[0];
+    assert.equal(ticket?.status, "closed");
+    // Closed there: left as Redmine has it (the done status is not written back over it).
+    assert.equal((await human.issue(id)).status.id, 5);
+    assert.match(serve.output, /request closed because its Redmine issue was closed/);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+});
