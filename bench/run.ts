@@ -1,4 +1,4 @@
-// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory and the Go import,
+// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory, the Go import and serve's start,
 // each beside a baseline measured in the same run, against the real Synapse of the tests.
 // Prints one table and writes bench/results.json. Not part of `npm test`.
 //
@@ -18,6 +18,7 @@ import { serverVersion } from "./matrix-http.ts";
 import { runMemory } from "./memory.ts";
 import { runNewTicket } from "./new-ticket.ts";
 import { machineLine, renderTable, type Figures, type Row, type SectionResult } from "./report.ts";
+import { runServeStart } from "./serve-start.ts";
 import { runThroughput } from "./throughput.ts";
 import type { BenchContext } from "./world.ts";
 
@@ -36,6 +37,7 @@ const SECTIONS: readonly Section[] = [
   { name: "cli", needsSynapse: false, run: runCliBench },
   { name: "memory", needsSynapse: true, run: runMemory },
   { name: "go-import", needsSynapse: true, run: runGoImport },
+  { name: "serve-start", needsSynapse: true, run: runServeStart },
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(",")}] [--out FILE] [--keep]
