@@ -7,12 +7,21 @@ import type { Account } from "./matrix-http.ts";
 
 interface Waiter {
   readonly match: (body: string) => boolean;
-  readonly resolve: (at: number) => void;
+  readonly resolve: (seen: Seen) => void;
+}
+
+/** When a watched message arrived here, and its server timestamp (both in ms since the epoch). */
+export interface Seen {
+  /** performance.now() on arrival. */
+  readonly at: number;
+  /** Date.now() on arrival, comparable with `serverTs` (the homeserver runs on this machine). */
+  readonly wallAt: number;
+  readonly serverTs: number;
 }
 
 interface SyncAnswer {
   readonly next_batch?: string;
-  readonly rooms?: { readonly join?: Record<string, { readonly timeline?: { readonly events?: readonly { readonly content?: { readonly body?: unknown } }[] } }> };
+  readonly rooms?: { readonly join?: Record<string, { readonly timeline?: { readonly events?: readonly { readonly origin_server_ts?: number; readonly content?: { readonly body?: unknown } }[] } }> };
 }
 
 /** Watches one room as one account; `arrival` resolves when a matching message is received. */
@@ -47,13 +56,14 @@ export class RoomWatcher {
           continue;
         }
         const at = performance.now();
+        const wallAt = Date.now();
         since = answer.next_batch ?? since;
         for (const event of answer.rooms?.join?.[this.room]?.timeline?.events ?? []) {
           const body = typeof event.content?.body === "string" ? event.content.body : "";
           for (const waiter of this.waiters) {
             if (!waiter.match(body)) continue;
             this.waiters.delete(waiter);
-            waiter.resolve(at);
+            waiter.resolve({ at, wallAt, serverTs: event.origin_server_ts ?? wallAt });
           }
         }
       }
@@ -61,7 +71,12 @@ export class RoomWatcher {
   }
 
   /** performance.now() when a message whose body matches arrives (rejects after `timeoutMs`). */
-  arrival(match: (body: string) => boolean, timeoutMs = 60_000): Promise<number> {
+  async arrival(match: (body: string) => boolean, timeoutMs = 60_000): Promise<number> {
+    return (await this.seen(match, timeoutMs)).at;
+  }
+
+  /** When a message whose body matches arrives, and its server timestamp. */
+  seen(match: (body: string) => boolean, timeoutMs = 60_000): Promise<Seen> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
@@ -69,9 +84,9 @@ export class RoomWatcher {
       }, timeoutMs);
       const waiter: Waiter = {
         match,
-        resolve: (at) => {
+        resolve: (seen) => {
           clearTimeout(timer);
-          resolve(at);
+          resolve(seen);
         },
       };
       this.waiters.add(waiter);

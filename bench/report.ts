@@ -39,11 +39,12 @@ export function fmtRate(perS: number): string {
   return Number.isFinite(perS) ? `${perS.toFixed(1)} msg/s` : "—";
 }
 
-/** The machine, as one line: CPU model, cores, memory, Node and homeserver versions. */
+/** The machine, as one line: CPU model, cores, memory, Node and homeserver versions (and its database, as start.sh says). */
 export function machineLine(homeserver: string): string {
+  const database = process.env.HONOROIT_TEST_SYNAPSE_DATABASE ?? "SQLite";
   const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
   const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
-  return `${cpu}, ${os.cpus().length} cores, ${memGb} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}, ${homeserver} (SQLite)`;
+  return `${cpu}, ${os.cpus().length} cores, ${memGb} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}, ${homeserver} (${database})`;
 }
 
 /** The table in Markdown, which also reads well in a terminal. */

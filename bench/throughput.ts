@@ -57,7 +57,23 @@ interface RunResult {
   readonly repliesDoubled: number;
   readonly quietMs: readonly number[];
   readonly hopMs: readonly number[];
+  readonly split: Split;
   readonly cpuPerMessageMs: number;
+}
+
+/** Where the time of each quiet relay and one-hop sample went, in ms. */
+interface Split {
+  /** The sender's PUT, until the homeserver answered. */
+  readonly quietSend: number[];
+  /** From that answer until the bot's copy was accepted (the copy's server timestamp). */
+  readonly quietBot: number[];
+  /** From the copy's server timestamp until the watching operator's /sync had it. */
+  readonly quietWatch: number[];
+  readonly hopSend: number[];
+  readonly hopWatch: number[];
+  /** The bot's own figures at each sample: its /sync lag (ms) and events waiting. */
+  readonly syncLag: number[];
+  readonly queued: number[];
 }
 
 /** Every customer sends in a loop until `until`; returns when each one's last send is answered. */
@@ -209,6 +225,7 @@ async function oneRun(ctx: BenchContext, cast: Cast, run: number, durationS: num
     repliesDoubled: doubled,
     quietMs: latency.quiet,
     hopMs: latency.hop,
+    split: latency.split,
     cpuPerMessageMs: cpuUsed / Math.max(1, seenAll),
   };
 }
@@ -234,28 +251,57 @@ async function operatorReplies(ctx: BenchContext, cast: Cast, run: number, end: 
  * operators room; one person writes to another in a quiet room. Both are watched by bare /sync
  * long-polls, started and timed the same way.
  */
-async function quietSamples(ctx: BenchContext, cast: Cast, end: number): Promise<{ quiet: number[]; hop: number[] }> {
+async function quietSamples(ctx: BenchContext, cast: Cast, end: number): Promise<{ quiet: number[]; hop: number[]; split: Split }> {
   const ops = new RoomWatcher(ctx.hs, cast.operator.account, cast.desk.opsRoom);
   const hop = new RoomWatcher(ctx.hs, cast.hopTo, cast.hopRoom);
   await Promise.all([ops.start(), hop.start()]);
   const quiet: number[] = [];
   const hops: number[] = [];
+  const split: Split = { quietSend: [], quietBot: [], quietWatch: [], hopSend: [], hopWatch: [], syncLag: [], queued: [] };
   try {
     // Let the flood build up before the first sample.
     await sleep(3000);
     for (let i = 0; performance.now() < end - 3000; i++) {
       const nonce = `q-${randomBytes(6).toString("hex")}`;
       const relay = i % 2 === 0;
-      const arrival = relay ? ops.arrival((b) => b.endsWith(`\n${nonce}`)) : hop.arrival((b) => b === nonce);
+      const seen = relay ? ops.seen((b) => b.endsWith(`\n${nonce}`)) : hop.seen((b) => b === nonce);
       const t0 = performance.now();
       await sendText(ctx.hs, relay ? cast.quiet : cast.hopFrom, relay ? cast.quietDm : cast.hopRoom, nonce);
-      (relay ? quiet : hops).push((await arrival) - t0);
+      const answered = performance.now();
+      const answeredWall = Date.now();
+      const bot = relay ? botFigures(cast.desk.http) : undefined;
+      const arrived = await seen;
+      (relay ? quiet : hops).push(arrived.at - t0);
+      if (relay) {
+        split.quietSend.push(answered - t0);
+        split.quietBot.push(arrived.serverTs - answeredWall);
+        split.quietWatch.push(arrived.wallAt - arrived.serverTs);
+        const figures = await bot;
+        if (figures !== undefined) {
+          split.syncLag.push(figures.syncLagMs);
+          split.queued.push(figures.queued);
+        }
+      } else {
+        split.hopSend.push(answered - t0);
+        split.hopWatch.push(arrived.wallAt - arrived.serverTs);
+      }
       await sleep(1000);
     }
   } finally {
     await Promise.all([ops.stop(), hop.stop()]);
   }
-  return { quiet, hop: hops };
+  return { quiet, hop: hops, split };
+}
+
+/** The bot's /sync lag and queue, from its /metrics (undefined when it does not answer). */
+async function botFigures(http: string): Promise<{ syncLagMs: number; queued: number } | undefined> {
+  try {
+    const text = await (await fetch(`${http}/metrics`)).text();
+    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+    return { syncLagMs: gauge("honoroit_sync_lag_seconds") * 1000, queued: gauge("honoroit_events_queued") };
+  } catch {
+    return undefined;
+  }
 }
 
 function report(results: readonly RunResult[], customersN: number, durationS: number): SectionResult {
@@ -270,6 +316,8 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
   const quietRatio = ratio(quiet.p50, hop.p50);
   const drainRatio = ratio(drainRate, directRate);
   const perRun = (f: (r: RunResult) => string): string => results.map(f).join("; ");
+  const p50Of = (f: (r: RunResult) => readonly number[]): number => spread(results.flatMap(f)).p50;
+  const splitOf = (...parts: ((r: RunResult) => readonly number[])[]): string => parts.map((f) => fmtMs(p50Of(f))).join(" / ");
   const label = `${customersN} customers, ${durationS} s, median of ${results.length} runs`;
   const allRelayed = results.every((r) => r.backlogFinal === 0 && r.duplicates === 0);
   const allReplies = results.every((r) => r.repliesDelivered === r.repliesSent && r.repliesDoubled === 0);
@@ -281,6 +329,8 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
     { metric: "throughput: operator replies sent during the burst (a second apart) that reached the customer, each run", value: perRun((r) => `${r.repliesDelivered} of ${r.repliesSent}, ${r.repliesDoubled} doubled`), baseline: "—", ratio: "—", target: "all, once", met: allReplies },
     { metric: `throughput: a quiet customer's relay while ${customersN} others flood, p50 (n=${quiet.n})`, value: fmtMs(quiet.p50), baseline: `${fmtMs(hop.p50)} (one hop between two people under the same flood, p50, n=${hop.n})`, ratio: fmtRatio(quietRatio), target: `≤ ${QUIET_TARGET.toFixed(1)}×`, met: quietRatio <= QUIET_TARGET },
     { metric: "throughput: a quiet customer's relay under the flood, p95", value: fmtMs(quiet.p95), baseline: `${fmtMs(hop.p95)} (one hop, p95)`, ratio: fmtRatio(ratio(quiet.p95, hop.p95)), target: "—" },
+    { metric: "throughput: where a quiet relay's time goes, p50: customer's send / bot (send answered → copy accepted) / operator's /sync", value: splitOf((r) => r.split.quietSend, (r) => r.split.quietBot, (r) => r.split.quietWatch), baseline: `${splitOf((r) => r.split.hopSend, (r) => r.split.hopWatch)} (one hop: send / /sync)`, ratio: "—", target: "—" },
+    { metric: "throughput: the bot at a quiet customer's message, p50: /sync lag / events waiting", value: `${fmtMs(p50Of((r) => r.split.syncLag))} / ${Math.round(p50Of((r) => r.split.queued))}`, baseline: "—", ratio: "—", target: "—" },
     { metric: "throughput: relay rate while draining the backlog (customers quiet)", value: fmtRate(drainRate), baseline: `${fmtRate(directRate)} (no bot)`, ratio: fmtRatio(drainRatio), target: "≥ 1.0×", met: drainRatio >= 1 },
     { metric: "throughput: bot CPU time per relayed message", value: fmtMs(med((r) => r.cpuPerMessageMs)), baseline: "—", ratio: "—", target: "—" },
   ];
@@ -311,6 +361,10 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
       flood_one_hop_p50_ms: round(hop.p50),
       flood_one_hop_p95_ms: round(hop.p95),
       flood_quiet_ratio_p50: round(quietRatio, 3),
+      flood_quiet_bot_p50_ms: round(p50Of((r) => r.split.quietBot)),
+      flood_quiet_watch_p50_ms: round(p50Of((r) => r.split.quietWatch)),
+      flood_one_hop_watch_p50_ms: round(p50Of((r) => r.split.hopWatch)),
+      flood_bot_sync_lag_p50_ms: round(p50Of((r) => r.split.syncLag)),
     },
   };
 }

@@ -4,12 +4,16 @@
 #   HONOROIT_TEST_HOMESERVER=http://127.0.0.1:PORT
 #   HONOROIT_TEST_SYNAPSE_SECRET=<registration shared secret>
 #   HONOROIT_TEST_SYNAPSE_ENV_FILE=<path of that env file>
+#   HONOROIT_TEST_SYNAPSE_DATABASE=SQLite|PostgreSQL
 # so `eval "$(test/synapse/start.sh)"` or `set -a; . <env file>` works.
 #
-# Usage: start.sh [--port N] [--strict-ratelimit] [--keep-data] [--timeout SECONDS]
+# Usage: start.sh [--port N] [--strict-ratelimit] [--postgres] [--keep-data] [--timeout SECONDS]
 #   --port N             listen on 127.0.0.1:N (default $HONOROIT_TEST_SYNAPSE_PORT or 18008)
 #   --strict-ratelimit   keep rc_message low (0.5/s, burst 2) to exercise 429 handling;
 #                        every other limiter stays raised
+#   --postgres           keep Synapse's data in PostgreSQL (127.0.0.1:5432, user postgres, a
+#                        fresh database synapse_PORT) instead of SQLite, as a deployment would:
+#                        SQLite serialises every write, which dominates under heavy load
 #   --keep-data          reuse the instance's existing database instead of starting fresh
 #   --timeout SECONDS    how long to wait for the client API (default 60)
 # Logs: <chroot>/var/lib/honoroit-test/PORT/homeserver.log
@@ -24,6 +28,7 @@ die() { echo "[synapse-start] ERROR: $*" >&2; exit 1; }
 
 PORT="$HONOROIT_SYNAPSE_DEFAULT_PORT"
 STRICT=0
+POSTGRES=0
 KEEP=0
 TIMEOUT=60
 while [[ $# -gt 0 ]]; do
@@ -31,6 +36,7 @@ while [[ $# -gt 0 ]]; do
     --port) PORT="${2:?--port needs a value}"; shift 2 ;;
     --port=*) PORT="${1#--port=}"; shift ;;
     --strict-ratelimit) STRICT=1; shift ;;
+    --postgres) POSTGRES=1; shift ;;
     --keep-data) KEEP=1; shift ;;
     --timeout) TIMEOUT="${2:?--timeout needs a value}"; shift 2 ;;
     --timeout=*) TIMEOUT="${1#--timeout=}"; shift ;;
@@ -102,6 +108,24 @@ else
 fi
 [[ -n "$SECRET" ]] || die "could not generate a secret"
 
+PG_DB="synapse_$PORT"
+database_config() {
+  if [[ "$POSTGRES" -eq 1 ]]; then
+    printf '  name: psycopg2\n  args:\n    user: postgres\n    host: 127.0.0.1\n    port: 5432\n    database: %s\n    cp_min: 2\n    cp_max: 10\n' "$PG_DB"
+  else
+    printf '  name: sqlite3\n  args:\n    database: %s\n' "$DATA_IN/homeserver.db"
+  fi
+}
+
+if [[ "$POSTGRES" -eq 1 && "$KEEP" -eq 0 ]]; then
+  command -v psql >/dev/null 2>&1 || die "--postgres needs psql and a PostgreSQL on 127.0.0.1:5432"
+  log "a fresh PostgreSQL database $PG_DB"
+  psql -q -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS $PG_DB" \
+    -c "CREATE DATABASE $PG_DB ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >&2 \
+    || die "could not create the database $PG_DB"
+fi
+
 write_config() {
   local macaroon form msg_rate msg_burst high=1000000
   macaroon="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
@@ -164,9 +188,7 @@ listeners:
       - names: [client]
         compress: false
 database:
-  name: sqlite3
-  args:
-    database: $DATA_IN/homeserver.db
+$(database_config)
 enable_registration: false
 registration_shared_secret: "$SECRET"
 macaroon_secret_key: "$macaroon"
@@ -289,6 +311,7 @@ ENV_FILE="$DATA/env"
   echo "HONOROIT_TEST_HOMESERVER=$BASE_URL"
   echo "HONOROIT_TEST_SYNAPSE_SECRET=$SECRET"
   echo "HONOROIT_TEST_SYNAPSE_ENV_FILE=$ENV_FILE"
+  if [[ "$POSTGRES" -eq 1 ]]; then echo "HONOROIT_TEST_SYNAPSE_DATABASE=PostgreSQL"; else echo "HONOROIT_TEST_SYNAPSE_DATABASE=SQLite"; fi
 } >"$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 chmod 600 "$ENV_FILE"
