@@ -34,8 +34,15 @@ export function redmineSettings(config: HonoroitConfig): RedmineSettings | undef
 export async function checkRedmine(client: RedmineClient, settings: RedmineSettings, logger: Logger): Promise<void> {
   try {
     const me = await client.currentUser();
-    logger.info("Redmine sync on", { host: settings.host, user: me.login, project: settings.project });
+    const project = await client.project().catch((error: unknown) => {
+      if (error instanceof RefusedError && (error.status === 404 || error.status === 403)) {
+        throw new HonoroitError("BAD_CONFIG", `Redmine at ${settings.host} has no project "${settings.project}" that user ${me.login} can see (redmine.project, HONOROIT_REDMINE_PROJECT): GET /projects/${settings.project}.json answered ${error.status}. Use the project's identifier (in its URL), and make the user a member.`, { cause: error });
+      }
+      throw error;
+    });
+    logger.info("Redmine sync on", { host: settings.host, user: me.login, project: project.name });
   } catch (error) {
+    if (error instanceof HonoroitError) throw error;
     if (error instanceof RefusedError && (error.status === 401 || error.status === 403)) {
       throw new HonoroitError("BAD_CONFIG", `Redmine at ${settings.host} does not accept the API key in redmine.apiKey (HONOROIT_REDMINE_APIKEY): GET /users/current.json answered ${error.status}. Use the key shown under "My account" → "API access key", and check that the REST API is enabled in Redmine's settings.`, { cause: error });
     }

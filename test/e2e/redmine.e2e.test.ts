@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bodyOf, roomHistory, threadMessages } from "../support/room-history.ts";
 import { RedmineApi, redmineSettings, skipUnlessRedmine, type Issue } from "../support/redmine.ts";
-import { runCli, ServeProcess } from "../support/serve-process.ts";
+import { freePort, runCli, ServeProcess } from "../support/serve-process.ts";
+import { TcpProxy } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/synapse.ts";
 import { makeWorld, type Person, type World } from "./world.ts";
 
@@ -125,6 +126,103 @@ describe("Redmine sync", { timeout: 300_000 }, () => {
     // Closed there: left as Redmine has it (the done status is not written back over it).
     assert.equal((await human.issue(id)).status.id, 5);
     assert.match(serve.output, /request closed because its Redmine issue was closed/);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+});
+
+describe("Redmine sync, when Redmine fails", { timeout: 300_000 }, () => {
+  it("a key Redmine does not know stops serve at start, naming the setting", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const serve = w.track(await ServeProcess.start({ ...w.env, ...redmineSettings(rm), HONOROIT_REDMINE_APIKEY: "0123456789abcdef0123456789abcdef01234567" }, { waitUntilServing: false }));
+    assert.equal(await serve.stop("SIGCONT"), 2, serve.output);
+    assert.match(serve.output, /does not accept the API key in redmine\.apiKey \(HONOROIT_REDMINE_APIKEY\): GET \/users\/current\.json answered 401/);
+  });
+
+  it("a project that does not exist stops serve at start, naming the setting", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const serve = w.track(await ServeProcess.start({ ...w.env, ...redmineSettings(rm), HONOROIT_REDMINE_PROJECT: "no-such-project" }, { waitUntilServing: false }));
+    assert.equal(await serve.stop("SIGCONT"), 2, serve.output);
+    assert.match(serve.output, /has no project "no-such-project" that user honoroit can see \(redmine\.project, HONOROIT_REDMINE_PROJECT\)/);
+  });
+
+  it("a refusal (the project deleted) is told once in the thread and logged, and the request goes on without Redmine", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const human = RedmineApi.human(rm);
+    const project = `gone-${Date.now()}`;
+    await human.createProject(project);
+    const env = { ...w.env, ...redmineSettings(rm), HONOROIT_REDMINE_PROJECT: project };
+    const serve = w.track(await ServeProcess.start(env));
+    await human.deleteProject(project);
+    const { dm, root } = await openRequest(w, w.customer, "Hello?");
+    const notice = await waitFor(async () => (await inThread(w, root)).find((b) => b.startsWith("Redmine refused")), { what: "the refusal in the thread", timeoutMs: 30_000, intervalMs: 300 });
+    assert.match(notice, /^Redmine refused an issue for this request: Redmine refused POST \/issues\.json with 422: Project cannot be blank.*\. It is not tried again\.$/);
+    await reply(w, root, "We are here");
+    await waitFor(async () => ((await botSaid(w.customer, dm, w.bot)).includes("We are here") ? true : undefined), { what: "the reply at the customer", timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.equal((await inThread(w, root)).filter((b) => b.startsWith("Redmine refused")).length, 1);
+    assert.equal(serve.output.match(/a job failed for good.*kind=redmine\.opened/g)?.length, 1, serve.output);
+    const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+    assert.match(metrics, /honoroit_redmine_errors_total\{cause="final"\} [1-9]/);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  it("Redmine unreachable during traffic, then back: every message arrives as a note, in order, once", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const human = RedmineApi.human(rm);
+    const target = new URL(rm.url);
+    const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port) });
+    await proxy.open();
+    t.after(() => proxy.cut());
+    const env = { ...w.env, ...redmineSettings(rm, `http://127.0.0.1:${proxy.port}`) };
+    const serve = w.track(await ServeProcess.start(env));
+    const { dm, root } = await openRequest(w, w.customer, "message 1");
+    const id = await issueOf({ ...w, env }, 1);
+
+    await proxy.cut();
+    const started = Date.now();
+    const sent: string[] = ["message 1"];
+    for (let i = 2; i <= 4; i++) {
+      const customer = `message ${i}`;
+      await w.customer.client.sendTextMessage(dm, customer);
+      sent.push(customer);
+      const operator = `answer ${i}`;
+      // Relaying does not wait for Redmine: each copy is in the thread before the next answer.
+      await waitFor(async () => ((await inThread(w, root)).some((b) => b.endsWith(customer)) ? true : undefined), { what: `${customer} in the thread`, timeoutMs: 20_000 });
+      await reply(w, root, operator);
+      sent.push(operator);
+    }
+    t.diagnostic(`relayed 6 messages with Redmine unreachable in ${Date.now() - started} ms`);
+    const health = await waitFor(async () => {
+      const h = await serve.health(w.port);
+      return h.body.checks?.["redmine"]?.ok === false ? h : undefined;
+    }, { what: "/_health to show Redmine failing", timeoutMs: 20_000, intervalMs: 300 });
+    assert.match(health.body.checks?.["redmine"]?.detail ?? "", /unreachable/);
+    const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+    assert.match(metrics, /honoroit_redmine_errors_total\{cause="unavailable"\} [1-9]/);
+    assert.match(metrics, /honoroit_redmine_outbox_jobs [1-9]/);
+
+    await proxy.open();
+    const issue = await waitFor(async () => {
+      const i = await human.issue(id);
+      return sent.every((s) => notesOf(i).some((n) => n.endsWith(`\n\n${s}`))) ? i : undefined;
+    }, { what: "every message as a note", timeoutMs: 90_000, intervalMs: 500 });
+    const order = notesOf(issue).map((n) => n.split("\n\n")[1]);
+    assert.deepEqual(order, sent);
+    assert.equal(issue.status.name, "In Progress");
+    // Healthy again: /_health answers the Go bot's plain {"status":"ok"}.
+    await waitFor(async () => ((await serve.health(w.port)).body.status === "ok" ? true : undefined), { what: "/_health to be ok again", timeoutMs: 20_000, intervalMs: 300 });
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 });

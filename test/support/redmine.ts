@@ -63,6 +63,15 @@ export class RedmineApi {
     await this.call("PUT", `/issues/${id}.json`, { issue: { status_id: statusId } });
   }
 
+  /** Creates a project with every tracker (as an admin). */
+  async createProject(identifier: string): Promise<void> {
+    await this.call("POST", "/projects.json", { project: { name: identifier, identifier, tracker_ids: [1, 2, 3], enabled_module_names: ["issue_tracking"] } });
+  }
+
+  async deleteProject(identifier: string): Promise<void> {
+    await this.call("DELETE", `/projects/${identifier}.json`);
+  }
+
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${this.url}${path}`, {
       method,

@@ -62,6 +62,12 @@ export class RedmineClient implements IssueTracker {
     return this.me;
   }
 
+  /** The configured project, as the key sees it (a refusal: it does not exist, or the key may not see it). */
+  async project(): Promise<{ id: number; name: string }> {
+    const body = (await this.call("GET", `/projects/${encodeURIComponent(this.settings.project)}.json`)) as { project: { id: number; name: string } };
+    return body.project;
+  }
+
   async createIssue(subject: string, description: string): Promise<number> {
     const { trackerId, newStatusId, project } = this.settings;
     const issue = {

@@ -22,7 +22,7 @@ export interface TrackerSyncDeps {
 }
 
 type EventOf<T extends TicketEvent["type"]> = Extract<TicketEvent, { type: T }>;
-type Action<T extends TicketEvent["type"]> = (deps: HelpdeskDeps, sync: TrackerSyncDeps, ticket: Ticket, event: EventOf<T>) => Promise<void>;
+type Action<T extends TicketEvent["type"]> = (deps: HelpdeskDeps, sync: TrackerSyncDeps, ticket: Ticket, event: EventOf<T>, job: Job) => Promise<void>;
 
 /** What each ticket event does to the ticket's issue. */
 const ACTIONS: { readonly [T in TicketEvent["type"]]: Action<T> } = {
@@ -32,8 +32,8 @@ const ACTIONS: { readonly [T in TicketEvent["type"]]: Action<T> } = {
     await deps.store.tickets.setIssue(ticket.id, issue);
     deps.logger.info("Redmine issue created", { ticket: ticket.id, issue });
   },
-  "customer-message": (deps, sync, ticket, event) => addNote(sync, ticket, noteText("customer", event), "new"),
-  "operator-message": (deps, sync, ticket, event) => addNote(sync, ticket, noteText("operator", event), "in-progress"),
+  "customer-message": (deps, sync, ticket, event, job) => addNote(sync, ticket, noteText("customer", event), "new", job),
+  "operator-message": (deps, sync, ticket, event, job) => addNote(sync, ticket, noteText("operator", event), "in-progress", job),
   closed: async (deps, sync, ticket, event) => {
     // Closed because the issue was closed there: nothing to tell it.
     if (event.reason === "redmine" || ticket.redmineIssueId === null) return;
@@ -54,7 +54,7 @@ async function runTicketJob(deps: HelpdeskDeps, sync: TrackerSyncDeps, job: Job)
   const ticket = await deps.store.tickets.get(event.ticket);
   if (ticket === undefined) return;
   try {
-    await (ACTIONS[event.type] as Action<TicketEvent["type"]>)(deps, sync, ticket, event);
+    await (ACTIONS[event.type] as Action<TicketEvent["type"]>)(deps, sync, ticket, event, job);
   } catch (error) {
     const cause = failureCause(error);
     sync.metrics.trackerError(cause);
@@ -63,20 +63,40 @@ async function runTicketJob(deps: HelpdeskDeps, sync: TrackerSyncDeps, job: Job)
   }
 }
 
+/** How a refusal names what was refused. */
+const WHAT: { readonly [T in TicketEvent["type"]]: string } = {
+  opened: "an issue for this request",
+  "customer-message": "a note of the customer's message",
+  "operator-message": "a note of an operator's message",
+  closed: "to mark the issue done",
+};
+
 /** A refusal, told once in the thread (the scheduler logs it and keeps the job as failed). */
 async function reportRefusal(deps: HelpdeskDeps, ticket: Ticket, job: Job, error: unknown): Promise<void> {
-  const what = job.kind.slice(TRACKER_SUBSCRIBER.length + 1);
+  const what = WHAT[(JSON.parse(job.payload) as TicketEvent).type];
   try {
-    await threadNotice(deps, ticket, `Redmine refused to record this request's ${what.replace("-", " ")}: ${messageOf(error)}. It is not tried again.`, `tracker-refused:${job.key}`);
+    await threadNotice(deps, ticket, `Redmine refused ${what}: ${messageOf(error)}. It is not tried again.`, `tracker-refused:${job.key}`);
   } catch (noticeError) {
     deps.logger.warn("could not tell the thread that Redmine refused a change", { ticket: ticket.id, error: messageOf(noticeError) });
   }
 }
 
-async function addNote(sync: TrackerSyncDeps, ticket: Ticket, note: string, status: TrackerStatus): Promise<void> {
+async function addNote(sync: TrackerSyncDeps, ticket: Ticket, note: string, status: TrackerStatus, job: Job): Promise<void> {
   // A ticket opened before the sync was on has no issue: `redmine resync` makes one.
   if (ticket.redmineIssueId === null) return;
+  // An attempt whose answer was lost (Redmine went away mid-request) may have written the
+  // note: if our newest note there is this one, only the status is left to set.
+  if (job.attempts > 0 && (await newestNoteOfOurs(sync, ticket.redmineIssueId)) === note) {
+    await sync.tracker.updateIssue(ticket.redmineIssueId, { status });
+    return;
+  }
   await sync.tracker.updateIssue(ticket.redmineIssueId, { note, status });
+}
+
+async function newestNoteOfOurs(sync: TrackerSyncDeps, issueId: number): Promise<string | undefined> {
+  const me = await sync.tracker.currentUser();
+  const issue = await sync.tracker.issue(issueId);
+  return issue.notes.filter((n) => n.authorId === me.id && n.text !== "").at(-1)?.text;
 }
 
 function noteText(side: "customer" | "operator", event: EventOf<"customer-message" | "operator-message">): string {
