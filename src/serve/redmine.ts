@@ -7,6 +7,7 @@ import { failureCause, HonoroitError, messageOf, RefusedError } from "../core/er
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import type { JobHandler, PeriodicTask } from "../core/scheduler.ts";
 import { pollTracker } from "../core/usecases/tracker-poll.ts";
+import { resyncHandler } from "../core/usecases/tracker-resync.ts";
 import { TRACKER_SUBSCRIBER, trackerJobHandlers } from "../core/usecases/tracker-sync.ts";
 import { PromTrackerMetrics } from "../adapters/http/redmine-metrics.ts";
 import { RedmineClient, type RedmineSettings } from "../adapters/redmine/client.ts";
@@ -73,7 +74,7 @@ export async function startRedmine(config: HonoroitConfig, store: Store, clock: 
   const everyMs = config.redmine.pollInterval * 1000;
   let lastError: string | undefined;
   return {
-    handlers: (deps) => trackerJobHandlers(deps, { tracker: client, metrics }),
+    handlers: (deps) => [...trackerJobHandlers(deps, { tracker: client, metrics }), resyncHandler(deps, client)],
     tasks: (deps) => [
       {
         name: "redmine poll",

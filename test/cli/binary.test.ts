@@ -59,14 +59,14 @@ describe("honoroit binary", () => {
     }
   });
 
-  it("exits 2 on a usage error and on a command that is not available yet", async () => {
+  it("exits 2 on a usage error and on redmine resync without Redmine configured", async () => {
     const unknown = await runCli(["frobnicate"], {});
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
     const dir = await tempDir();
     const resync = await runCli(["redmine", "resync"], { HONOROIT_DB_DSN: path.join(dir, "h.db") });
     assert.equal(resync.code, 2);
-    assert.match(resync.stderr, /not available yet/);
+    assert.match(resync.stderr, /Redmine is not configured: set redmine\.host, redmine\.apiKey and redmine\.project/);
     const badArg = await runCli(["tickets", "list", "--since", "soon"], { HONOROIT_DB_DSN: path.join(dir, "h.db") });
     assert.equal(badArg.code, 2);
     assert.match(badArg.stderr, /not a duration: "soon"/);

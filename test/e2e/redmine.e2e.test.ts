@@ -226,3 +226,51 @@ describe("Redmine sync, when Redmine fails", { timeout: 300_000 }, () => {
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 });
+
+describe("honoroit redmine resync", { timeout: 300_000 }, () => {
+  it("creates the issue of a request opened before the sync, relays missed notes once, with serve stopped and running", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const human = RedmineApi.human(rm);
+    // Opened while Redmine was not configured.
+    let serve = w.track(await ServeProcess.start(w.env));
+    const { dm, root } = await openRequest(w, w.customer, "Opened before Redmine");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+    const env = { ...w.env, ...redmineSettings(rm) };
+
+    const dry = await runCli(["redmine", "resync", "--dry-run"], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(dry.stdout.trim().split("\n"), ["#1 (no issue): create its issue", "1 request(s) checked, 1 out of step (dry run: nothing done)"]);
+
+    const first = await runCli(["redmine", "resync"], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /1 request\(s\) checked, 1 out of step: done here/);
+    const id = await issueOf({ ...w, env }, 1);
+    assert.match((await human.issue(id)).subject, /request from .*Alice Customer/);
+
+    await human.note(id, "Noted while nobody listened");
+    const dryNotes = await runCli(["redmine", "resync", "--dry-run", "--ticket", "1"], env);
+    assert.match(dryNotes.stdout, new RegExp(`#1 \\(issue #${id}\\): relay 1 note\\(s\\) to the thread`));
+    const second = await runCli(["redmine", "resync", "--ticket", "1", "--json"], env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal((JSON.parse(second.stdout) as { done: boolean }).done, true);
+    await waitFor(async () => ((await inThread(w, root)).some((b) => b.endsWith("Noted while nobody listened")) ? true : undefined), { what: "the missed note in the thread", timeoutMs: 20_000 });
+    const inStep = await runCli(["redmine", "resync"], env);
+    assert.match(inStep.stdout, /#1 \(issue #\d+\): in step\n1 request\(s\) checked, 0 out of step/);
+
+    // With serve running, resync and the poll share the outbox and the note markers: once.
+    serve = w.track(await ServeProcess.start(env));
+    await human.note(id, "Written while serve runs");
+    const third = await runCli(["redmine", "resync"], env);
+    assert.equal(third.code, 0, third.stderr);
+    await waitFor(async () => ((await botSaid(w.customer, dm, w.bot)).includes("Written while serve runs") ? true : undefined), { what: "the note at the customer", timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const thread = await inThread(w, root);
+    assert.equal(thread.filter((b) => b.endsWith("Noted while nobody listened")).length, 1, thread.join(" | "));
+    assert.equal(thread.filter((b) => b.endsWith("Written while serve runs")).length, 1, thread.join(" | "));
+    assert.equal((await botSaid(w.customer, dm, w.bot)).filter((b) => b === "Written while serve runs").length, 1);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+});

@@ -9,17 +9,6 @@ function handler(load: () => Promise<{ readonly run: CommandRun }>): CommandRun 
   return async (input, ctx) => (await load()).run(input, ctx);
 }
 
-/** A declared command whose capability is not built yet: it says so and exits 2. */
-function notAvailable(spec: Omit<CliCommand, "run">): CliCommand {
-  return {
-    ...spec,
-    async run() {
-      const { HonoroitError } = await import("../../core/errors.ts");
-      throw new HonoroitError("NOT_AVAILABLE", `\`honoroit ${spec.path.join(" ")}\` is not available yet in this version`);
-    },
-  };
-}
-
 export const COMMANDS: readonly CliCommand[] = [
   {
     path: ["serve"],
@@ -135,12 +124,17 @@ export const COMMANDS: readonly CliCommand[] = [
     ],
     run: handler(() => import("./migrate.ts")),
   },
-  notAvailable({
+  {
     path: ["redmine", "resync"],
-    summary: "Re-read Redmine issues of open requests and relay what was missed",
+    summary: "Bring open requests and their Redmine issues in step: create missing issues, relay notes not relayed yet, reconcile closed ones (through serve's outbox)",
+    options: [
+      { flags: "--ticket <id>", description: "only this request (open or closed)" },
+      { flags: "--dry-run", description: "show what is out of step; change nothing" },
+    ],
     json: true,
-    examples: ["honoroit redmine resync"],
-  }),
+    examples: ["honoroit redmine resync --dry-run", "honoroit redmine resync", "honoroit redmine resync --ticket 42 --json"],
+    run: handler(() => import("./redmine-resync.ts")),
+  },
   {
     path: ["config", "get"],
     summary: "Show chat-configurable options (all, or one with its description)",
