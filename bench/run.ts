@@ -1,4 +1,4 @@
-// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory, the Go import and serve's start,
+// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory, the Go import, serve's start and the Redmine sync,
 // each beside a baseline measured in the same run, against the real Synapse of the tests.
 // Prints one table and writes bench/results.json. Not part of `npm test`.
 //
@@ -17,6 +17,7 @@ import { runLatency } from "./latency.ts";
 import { serverVersion } from "./matrix-http.ts";
 import { runMemory } from "./memory.ts";
 import { runNewTicket } from "./new-ticket.ts";
+import { runRedmine } from "./redmine.ts";
 import { machineLine, renderTable, type Figures, type Row, type SectionResult } from "./report.ts";
 import { runServeStart } from "./serve-start.ts";
 import { runThroughput } from "./throughput.ts";
@@ -38,6 +39,7 @@ const SECTIONS: readonly Section[] = [
   { name: "memory", needsSynapse: true, run: runMemory },
   { name: "go-import", needsSynapse: true, run: runGoImport },
   { name: "serve-start", needsSynapse: true, run: runServeStart },
+  { name: "redmine", needsSynapse: true, run: runRedmine },
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(",")}] [--out FILE] [--keep]
