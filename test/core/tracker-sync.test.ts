@@ -33,6 +33,8 @@ class FakeTracker implements IssueTracker {
   readonly issues = new Map<number, FakeIssue>();
   readonly calls: string[] = [];
   refuse: Error | undefined;
+  /** The next issue is created but its answer is lost (Redmine went away mid-request). */
+  loseAnswer = false;
   private notes = 0;
   now = new Date("2026-01-01T00:00:00Z");
 
@@ -45,7 +47,15 @@ class FakeTracker implements IssueTracker {
     if (this.refuse !== undefined) return Promise.reject(this.refuse);
     const id = this.issues.size + 100;
     this.issues.set(id, { subject, description, status: "new", closed: false, updatedOn: this.now, notes: [] });
+    if (this.loseAnswer) {
+      this.loseAnswer = false;
+      return Promise.reject(new HonoroitError("UNREACHABLE", "connection reset"));
+    }
     return Promise.resolve(id);
+  }
+  findIssue(marker: string): Promise<number | undefined> {
+    this.calls.push("findIssue");
+    return Promise.resolve([...this.issues].find(([, i]) => i.description.includes(marker))?.[0]);
   }
   updateIssue(id: number, change: { readonly note?: string; readonly status?: TrackerStatus }): Promise<void> {
     this.calls.push("updateIssue");
@@ -125,6 +135,21 @@ describe("tracker sync: ticket events → the issue", () => {
     assert.equal((await w.store.jobs.counts()).failed.get("redmine.opened"), 1);
     const notices = w.messenger.sentTo(w.deps.operatorsRoom).filter((m) => m.body.startsWith("Redmine refused"));
     assert.deepEqual(notices.map((m) => m.body), ["Redmine refused an issue for this request: Redmine refused POST /issues.json with 422: Project cannot be blank. It is not tried again."]);
+  });
+});
+
+describe("tracker sync: answers lost on the way", () => {
+  it("an issue created by an attempt whose answer was lost is found, not created twice", async () => {
+    const w = await world();
+    w.tracker.loseAnswer = true;
+    await w.desk.handle(w.message(ROOM, ALICE, "hello"));
+    await w.scheduler.tick();
+    assert.equal(w.tracker.issues.size, 1);
+    w.clock.advance(60_000);
+    await w.scheduler.tick();
+    assert.equal(w.tracker.issues.size, 1, "no second issue");
+    const ticket = await w.store.tickets.findOpenByRoom(ROOM);
+    assert.equal(ticket?.redmineIssueId, [...w.tracker.issues.keys()][0]);
   });
 });
 

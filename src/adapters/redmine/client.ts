@@ -81,6 +81,13 @@ export class RedmineClient implements IssueTracker {
     return body.issue.id;
   }
 
+  async findIssue(marker: string): Promise<number | undefined> {
+    const me = await this.currentUser();
+    const query = new URLSearchParams({ project_id: this.settings.project, author_id: String(me.id), status_id: "*", sort: "id:desc", limit: "25" });
+    const body = (await this.call("GET", `/issues.json?${query.toString()}`)) as { issues: (RawIssue & { description?: string | null })[] };
+    return body.issues.find((i) => (i.description ?? "").includes(marker))?.id;
+  }
+
   async updateIssue(id: number, change: { readonly note?: string; readonly status?: TrackerStatus }): Promise<void> {
     const statusId = change.status === undefined ? null : this.statusId(change.status);
     const issue = { ...(change.note === undefined ? {} : { notes: change.note }), ...(statusId === null ? {} : { status_id: statusId }) };

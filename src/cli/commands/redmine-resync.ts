@@ -14,6 +14,25 @@ function describe(item: ResyncItem): string {
   return item.actions.length === 0 ? `${what}: in step` : `${what}: ${item.actions.join("; ")}`;
 }
 
+/** A progress bar on stderr, on a terminal only. */
+function progressBar(): { show(label: string, done: number, total: number): void; end(): void } {
+  const err = process.stderr;
+  if (!err.isTTY) return { show: () => undefined, end: () => undefined };
+  let shown = false;
+  return {
+    show(label, done, total) {
+      shown = true;
+      const width = 30;
+      const filled = total === 0 ? width : Math.round((done / total) * width);
+      err.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${label}\x1b[K`);
+    },
+    end() {
+      if (shown) err.write("\n");
+      shown = false;
+    },
+  };
+}
+
 /** Redmine jobs still waiting, of any ticket. */
 async function waiting(store: Store): Promise<number> {
   const { pending } = await store.jobs.counts();
@@ -22,11 +41,19 @@ async function waiting(store: Store): Promise<number> {
 
 async function waitForOutbox(store: Store, step: () => Promise<void>): Promise<boolean> {
   const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    if ((await waiting(store)) === 0) return true;
-    await step();
+  const bar = progressBar();
+  const total = await waiting(store);
+  try {
+    while (Date.now() < deadline) {
+      const left = await waiting(store);
+      bar.show("changes made", Math.max(0, total - left), Math.max(total, left));
+      if (left === 0) return true;
+      await step();
+    }
+    return false;
+  } finally {
+    bar.end();
   }
-  return false;
 }
 
 /** `honoroit redmine resync`, as declared in the command table (index.ts). */
@@ -42,7 +69,9 @@ export async function run({ options }: CommandInput, ctx: CliContext): Promise<O
   const { planResync, queueResync, resyncHandler } = await import("../../core/usecases/tracker-resync.ts");
   const client = new RedmineClient(settings);
   try {
-    const items = await planResync(store, client, only);
+    const bar = progressBar();
+    const items = await planResync(store, client, only, (checked, total) => bar.show("requests checked", checked, total));
+    bar.end();
     const todo = items.filter((i) => i.actions.length > 0);
     const lines = items.map(describe);
     const summary = `${items.length} request(s) checked, ${todo.length} out of step`;

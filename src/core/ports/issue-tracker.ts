@@ -42,6 +42,8 @@ export interface IssueTracker {
   currentUser(): Promise<TrackerUser>;
   /** Creates an issue in the configured project, tracker and "new" status; returns its id. */
   createIssue(subject: string, description: string): Promise<number>;
+  /** One of the bot's newest issues in the project whose description contains `marker`, if any. */
+  findIssue(marker: string): Promise<number | undefined>;
   /** Adds a note and/or sets a status; a status the tracker silently ignored is an error. */
   updateIssue(id: number, change: { readonly note?: string; readonly status?: TrackerStatus }): Promise<void>;
   issue(id: number): Promise<TrackerIssueDetail>;

@@ -26,7 +26,7 @@ export interface ResyncItem {
 }
 
 /** Reads the requests (the open ones, or the one asked for) and their issues; changes nothing. */
-export async function planResync(store: Store, tracker: IssueTracker, only?: TicketId): Promise<ResyncItem[]> {
+export async function planResync(store: Store, tracker: IssueTracker, only?: TicketId, progress?: (checked: number, total: number) => void): Promise<ResyncItem[]> {
   let tickets: Ticket[];
   if (only === undefined) {
     tickets = (await store.tickets.list({ status: "open" })).reverse();
@@ -38,6 +38,7 @@ export async function planResync(store: Store, tracker: IssueTracker, only?: Tic
   const me = await tracker.currentUser();
   const items: ResyncItem[] = [];
   for (const ticket of tickets) {
+    progress?.(items.length, tickets.length);
     const actions: string[] = [];
     if (ticket.redmineIssueId === null) {
       if (ticket.status === "open") actions.push("create its issue");
@@ -55,6 +56,7 @@ export async function planResync(store: Store, tracker: IssueTracker, only?: Tic
     if (!issue.closed && ticket.status === "closed") actions.push("mark the issue done");
     items.push({ ticket: ticket.id, status: ticket.status, issue: ticket.redmineIssueId, actions });
   }
+  progress?.(items.length, tickets.length);
   return items;
 }
 

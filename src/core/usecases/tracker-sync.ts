@@ -26,9 +26,12 @@ type Action<T extends TicketEvent["type"]> = (deps: HelpdeskDeps, sync: TrackerS
 
 /** What each ticket event does to the ticket's issue. */
 const ACTIONS: { readonly [T in TicketEvent["type"]]: Action<T> } = {
-  opened: async (deps, sync, ticket) => {
+  opened: async (deps, sync, ticket, _event, job) => {
     if (ticket.redmineIssueId !== null) return;
-    const issue = await sync.tracker.createIssue(issueSubject(deps, ticket), issueDescription(deps, ticket, await deps.profiles.nameOf(ticket.customer)));
+    const description = issueDescription(deps, ticket, await deps.profiles.nameOf(ticket.customer));
+    // An attempt whose answer was lost may have created the issue: its first line names the request.
+    const found = job.attempts > 0 ? await sync.tracker.findIssue(description.split("\n")[0] ?? description) : undefined;
+    const issue = found ?? (await sync.tracker.createIssue(issueSubject(deps, ticket), description));
     await deps.store.tickets.setIssue(ticket.id, issue);
     deps.logger.info("Redmine issue created", { ticket: ticket.id, issue });
   },
