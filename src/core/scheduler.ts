@@ -6,6 +6,11 @@ import { backoff, sleep } from "./timing.ts";
 export interface JobHandler {
   readonly kind: string;
   run(job: Job): Promise<void>;
+  /**
+   * The longest wait between retries (ms), when a service's outage should not leave work
+   * waiting up to an hour after it is back (default: the general cap of an hour).
+   */
+  readonly maxBackoffMs?: number;
 }
 
 /** Work that recurs: auto-close, retention, reloading options. */
@@ -149,7 +154,7 @@ export class Scheduler {
         this.deps.metrics.jobRun(job.kind, "failed");
         this.deps.logger.error("a job failed for good", { job: job.id, kind: job.kind, key: job.key, error: message });
       } else {
-        const wait = jobBackoffMs(job.attempts + 1);
+        const wait = Math.min(jobBackoffMs(job.attempts + 1), handler.maxBackoffMs ?? Number.POSITIVE_INFINITY);
         await jobs.retry(job.id, new Date(this.deps.clock.now().getTime() + wait), message);
         this.deps.metrics.jobRun(job.kind, "retry");
         this.deps.logger.warn(`a job failed; retrying in ${Math.round(wait / 1000)}s`, { job: job.id, kind: job.kind, error: message });

@@ -85,6 +85,19 @@ describe("scheduler: jobs", () => {
     assert.ok(logger.lines.some((l) => l.level === "warn" && l.message === "a job failed; retrying in 5s"));
   });
 
+  it("a handler's own cap on the backoff keeps its retries at most that far apart", async () => {
+    const down = (): Error => new HonoroitError("UNREACHABLE", "tracker unreachable");
+    const capped = { ...handler("note", [], Array.from({ length: 12 }, down)), maxBackoffMs: 60_000 };
+    const { store, clock, scheduler } = await setup([capped]);
+    await store.jobs.enqueue({ kind: "note", key: "n1", payload: "p", runAt: clock.now() });
+    for (let i = 0; i < 10; i++) {
+      await scheduler.tick();
+      clock.advance(60_000);
+    }
+    const [job] = await store.jobs.due(clock.now(), ["note"], 10);
+    assert.equal(job?.attempts, 10, "tried every minute, not after 5, 10, 20 … minutes");
+  });
+
   it("marks a job failed for good when its failure is its own, and keeps it out of the way", async () => {
     const seen: string[] = [];
     const { store, clock, logger, metrics, scheduler } = await setup([handler("note", seen, [new Error("422: subject can't be blank")])]);

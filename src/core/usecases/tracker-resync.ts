@@ -11,7 +11,7 @@ import type { JobHandler } from "../scheduler.ts";
 import { ticketJobs } from "../ticket-events.ts";
 import type { Ticket } from "../ticket.ts";
 import { syncIssue } from "./tracker-poll.ts";
-import { TRACKER_SUBSCRIBER } from "./tracker-sync.ts";
+import { TRACKER_MAX_BACKOFF_MS, TRACKER_SUBSCRIBER } from "./tracker-sync.ts";
 
 /** The job that brings one ticket in step with its issue. */
 export const RESYNC_JOB = `${TRACKER_SUBSCRIBER}.resync`;
@@ -82,6 +82,7 @@ export async function queueResync(store: Store, items: readonly ResyncItem[], at
 export function resyncHandler(deps: HelpdeskDeps, tracker: IssueTracker): JobHandler {
   return {
     kind: RESYNC_JOB,
+    maxBackoffMs: TRACKER_MAX_BACKOFF_MS,
     async run(job: Job) {
       const { ticket: id } = JSON.parse(job.payload) as { ticket: TicketId };
       const ticket = await deps.store.tickets.get(id);

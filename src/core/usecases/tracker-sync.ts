@@ -15,6 +15,9 @@ import { threadNotice } from "./notices.ts";
 /** The subscriber name of the issue tracker: its jobs are `redmine.opened`, … */
 export const TRACKER_SUBSCRIBER = "redmine";
 
+/** The longest wait between two attempts at a change for the tracker. */
+export const TRACKER_MAX_BACKOFF_MS = 60_000;
+
 /** What the issue-tracker sync needs besides the helpdesk. */
 export interface TrackerSyncDeps {
   readonly tracker: IssueTracker;
@@ -48,6 +51,8 @@ const ACTIONS: { readonly [T in TicketEvent["type"]]: Action<T> } = {
 export function trackerJobHandlers(deps: HelpdeskDeps, sync: TrackerSyncDeps): JobHandler[] {
   return (Object.keys(ACTIONS) as TicketEvent["type"][]).map((type) => ({
     kind: ticketJobKind(TRACKER_SUBSCRIBER, type),
+    // Once Redmine is back after a long outage, what waited reaches it within a minute.
+    maxBackoffMs: TRACKER_MAX_BACKOFF_MS,
     run: (job) => runTicketJob(deps, sync, job),
   }));
 }
