@@ -185,7 +185,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "ledger and jobs", sql: { sqlite: ledgerAndJobs("sqlite"), postgres: ledgerAndJobs("postgres") } },
   { version: 3, name: "greeting state", sql: { sqlite: GREETING_STATE, postgres: GREETING_STATE } },
   { version: 4, name: "relay sender", sql: { sqlite: RELAY_SENDER, postgres: RELAY_SENDER } },
-  { version: 6, name: "crypto state", sql: { sqlite: cryptoState("sqlite"), postgres: cryptoState("postgres") } },
+  { version: 5, name: "crypto state", sql: { sqlite: cryptoState("sqlite"), postgres: cryptoState("postgres") } },
 ];
 
 /**
