@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { HonoroitError } from "../core/errors.ts";
 import type { Clock, Logger, LogLevel, Store } from "../core/ports.ts";
+import type { Capability, Problem } from "../config/problem.ts";
 import type { HonoroitConfig } from "../config/schema.ts";
 
 /** Options every command accepts. */
@@ -16,8 +17,12 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly globals: GlobalOptions;
   readonly clock: Clock;
-  /** The validated configuration (throws a BAD_CONFIG error listing every problem). */
-  config(): Promise<HonoroitConfig>;
+  /**
+   * The validated configuration (throws a BAD_CONFIG error listing every problem). A problem of
+   * a capability the command does not name in `uses` (an unfinished Redmine setup for
+   * `tickets list`) is a warning instead.
+   */
+  config(uses?: readonly Capability[]): Promise<HonoroitConfig>;
   logger(): Promise<Logger>;
   /** The store, migrated to the current schema. */
   store(options?: { mustExist?: boolean }): Promise<Store>;
@@ -28,19 +33,25 @@ export interface CliContext {
 
 const systemClock: Clock = { now: () => new Date() };
 
+/** What stops without each capability's settings, as its deferred problems say. */
+const USED_BY: Readonly<Record<Capability, string>> = {
+  redmine: "serve and redmine resync refuse to start",
+};
+
 /** The CLI's composition root. */
 export function createCliContext(
   globals: GlobalOptions,
   env: NodeJS.ProcessEnv = process.env,
   warn: (line: string) => void = (line) => process.stderr.write(line + "\n"),
 ): CliContext {
-  let configPromise: Promise<HonoroitConfig> | undefined;
+  let loaded: Promise<{ config: HonoroitConfig; deferred: Problem[] }> | undefined;
   let storePromise: Promise<Store> | undefined;
   let loggerInstance: Logger | undefined;
   const disposers: (() => Promise<void>)[] = [];
 
-  const config = (): Promise<HonoroitConfig> => {
-    configPromise ??= (async () => {
+  const config = async (uses: readonly Capability[] = []): Promise<HonoroitConfig> => {
+    const needs = (p: Problem): boolean => p.capability === undefined || uses.includes(p.capability);
+    loaded ??= (async () => {
       const { loadConfig, assertValid, formatProblem } = await import("../config/load.ts");
       const flags: Record<string, unknown> = {};
       if (globals.logLevel !== undefined) flags["logLevel"] = globals.logLevel;
@@ -49,14 +60,22 @@ export function createCliContext(
         env,
         flags,
       });
-      const config = assertValid(result);
+      const deferred = result.errors.filter((p) => !needs(p));
+      const config = assertValid({ ...result, errors: result.errors.filter(needs) });
       const { notYetWarnings } = await import("../config/not-yet.ts");
-      for (const w of [...result.warnings, ...notYetWarnings(config, (key) => result.sources.get(key))]) {
+      const unfinished = deferred.map((p) => (p.capability === undefined ? p : { ...p, message: `${p.message}; ${USED_BY[p.capability]} until it is set` }));
+      for (const w of [...result.warnings, ...notYetWarnings(config, (key) => result.sources.get(key)), ...unfinished]) {
         warn(`warning: ${formatProblem(w)}`);
       }
-      return config;
+      return { config, deferred };
     })();
-    return configPromise;
+    const { config: cfg, deferred } = await loaded;
+    const missing = deferred.filter(needs);
+    if (missing.length > 0) {
+      const { assertValid } = await import("../config/load.ts");
+      assertValid({ config: cfg, sources: new Map(), warnings: [], errors: missing });
+    }
+    return cfg;
   };
 
   const ctx: CliContext = {

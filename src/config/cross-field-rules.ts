@@ -59,6 +59,7 @@ export function crossFieldRules(
           key,
           source: sourceOf(key),
           message: `required for the Redmine sync, which is on because ${setKey} is set (${specOf(key).env})`,
+          capability: "redmine",
         });
       }
     }

@@ -7,4 +7,12 @@ export interface Problem {
   readonly key: string;
   readonly source: Source;
   readonly message: string;
+  /**
+   * Set when the problem only stops the commands that use this capability: the others run
+   * with a warning, so an unfinished Redmine setup does not keep `tickets list` from working.
+   */
+  readonly capability?: Capability;
 }
+
+/** A part of the product that only some commands use. */
+export type Capability = "redmine";

@@ -94,6 +94,28 @@ describe("honoroit binary", () => {
     assert.doesNotMatch(r.stderr, /redmine/i);
   });
 
+  it("runs the commands that do not use Redmine with an unfinished or unreachable Redmine setup; serve refuses it", async () => {
+    const dir = await tempDir();
+    const db = { HONOROIT_DB_DSN: path.join(dir, "h.db") };
+    assert.equal((await runCli(["migrate"], db)).code, 0);
+    const unreachable = { ...db, HONOROIT_REDMINE_HOST: "http://127.0.0.1:9", HONOROIT_REDMINE_APIKEY: "k", HONOROIT_REDMINE_PROJECT: "support" };
+    const unfinished = { ...db, HONOROIT_REDMINE_HOST: "http://127.0.0.1:9" };
+    for (const env of [unreachable, unfinished]) {
+      for (const args of [["count", "@alice:example.com"], ["tickets", "list", "--json"], ["config", "get", "silent"], ["config", "set", "silent", "no"], ["migrate"]]) {
+        const r = await runCli(args, env);
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      }
+    }
+    const listed = await runCli(["tickets", "list", "--json"], unfinished);
+    assert.deepEqual(JSON.parse(listed.stdout), []);
+    assert.match(listed.stderr, /^warning: redmine\.apiKey \(default\): required for the Redmine sync, which is on because redmine\.host is set \(HONOROIT_REDMINE_APIKEY\); serve and redmine resync refuse to start until it is set$/m);
+    const serve = await runCli(["serve"], { ...unfinished, HONOROIT_HOMESERVER: "http://127.0.0.1:9", HONOROIT_LOGIN: "bot", HONOROIT_PASSWORD: "pw", HONOROIT_ROOMID: "!ops:example.com" });
+    assert.equal(serve.code, 2, serve.stderr);
+    assert.match(serve.stderr, /^error: configuration has 2 problems$/m);
+    assert.match(serve.stderr, /^ {2}- redmine\.project \(default\): required for the Redmine sync/m);
+    assert.doesNotMatch(serve.stderr, /^warning: redmine/m, "told once, as the error");
+  });
+
   it("creates the SQLite schema with migrate; a second run changes nothing", async () => {
     const dir = await tempDir();
     const env = { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };

@@ -4,7 +4,7 @@ import type { Output } from "../output.ts";
 
 /** `honoroit serve`, as declared in the command table (index.ts). */
 export async function run(input: CommandInput, ctx: CliContext): Promise<Output> {
-  const config = await ctx.config();
+  const config = await ctx.config(["redmine"]);
   const { requireMatrixLogin } = await import("../../config/load.ts");
   const matrix = requireMatrixLogin(config);
   const logger = await ctx.logger();
