@@ -28,6 +28,14 @@ describe("README", () => {
     assert.equal(OPTION_TABLE.length, 21, "the Go bot's 19 options plus autoclose.after and power.level");
   });
 
+  it("states the Node.js versions package.json's engines accept", () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../package.json"), "utf8")) as { engines: { node: string } };
+    const versions = pkg.engines.node.split("||").map((range) => range.trim().replace(/^[\^>=]+/, "").replace(/\.0$/, "").replace(/\.0$/, ""));
+    assert.ok(versions.length > 0);
+    const line = readme.slice(readme.indexOf("Requires Node.js"), readme.indexOf("## Set up and run"));
+    for (const v of versions) assert.match(line, new RegExp(`\\b${v.replaceAll(".", "\\.")}\\b`), `README's "Requires Node.js" names ${v} (engines: ${pkg.engines.node})`);
+  });
+
   it("states the two set-up commands", () => {
     assert.match(readme, /```sh\nnpm install && npx honoroit init && npx honoroit serve\n```/);
     assert.match(readme, /```sh\nbash \.ci\/run\n```/);
