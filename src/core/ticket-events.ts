@@ -1,11 +1,25 @@
+import { isMediaMsgtype, type MessageBody } from "./events.ts";
 import type { EventId, TicketId, UserId } from "./ids.ts";
 import type { NewJob, StoreScope } from "./ports.ts";
+
+/**
+ * A file sent with a message (unencrypted media only), with what a subscriber needs to fetch
+ * and name it long after the message, across restarts.
+ */
+export interface TicketFile {
+  /** The `mxc://` URI of the file. */
+  readonly mxc: string;
+  readonly name: string;
+  readonly mimetype?: string;
+  /** The size the sender's client declared, in bytes. */
+  readonly size?: number;
+}
 
 /** What happened to a ticket, for subscribers such as an issue tracker. */
 export type TicketEvent =
   | { readonly type: "opened"; readonly ticket: TicketId }
-  | { readonly type: "customer-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string; readonly sender?: UserId }
-  | { readonly type: "operator-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string; readonly sender?: UserId }
+  | { readonly type: "customer-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string; readonly sender?: UserId; readonly file?: TicketFile }
+  | { readonly type: "operator-message"; readonly ticket: TicketId; readonly event: EventId; readonly body: string; readonly sender?: UserId; readonly file?: TicketFile }
   | { readonly type: "closed"; readonly ticket: TicketId; readonly reason: string };
 
 /** The job kind a subscriber handles for one type of ticket event, e.g. `redmine.opened`. */
@@ -31,4 +45,20 @@ export function ticketJobs(subscribers: readonly string[], event: TicketEvent, a
 /** Queues a ticket event's jobs inside a transaction. */
 export async function queueTicketEvent(tx: StoreScope, subscribers: readonly string[], event: TicketEvent, at: Date): Promise<void> {
   for (const job of ticketJobs(subscribers, event, at)) await tx.jobs.enqueue(job);
+}
+
+/** The file a message carries, if it is a file, image, audio or video with an `mxc://` url. */
+export function ticketFileOf(content: MessageBody): TicketFile | undefined {
+  const media = content.media;
+  if (media === undefined || !isMediaMsgtype(content.msgtype) || !media.url.startsWith("mxc://")) return undefined;
+  // Without `filename`, the body is the file's name (with it, the body is a caption).
+  const name = (media.filename ?? content.body).trim() || "file";
+  const mimetype = media.info?.["mimetype"];
+  const size = media.info?.["size"];
+  return {
+    mxc: media.url,
+    name,
+    ...(typeof mimetype === "string" && mimetype !== "" ? { mimetype } : {}),
+    ...(typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
+  };
 }

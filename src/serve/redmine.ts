@@ -1,5 +1,6 @@
 // The Redmine sync in serve: the client, a check of its settings at start, the job handlers
-// of subscriber "redmine", the poll, and what /_health and /metrics show of it.
+// of subscriber "redmine" (with the homeserver's media, for files sent in requests), the poll,
+// and what /_health and /metrics show of it.
 import type { Registry } from "prom-client";
 import type { HonoroitConfig } from "../config/schema.ts";
 import type { HelpdeskDeps } from "../core/deps.ts";
@@ -10,6 +11,7 @@ import { pollTracker } from "../core/usecases/tracker-poll.ts";
 import { resyncHandler } from "../core/usecases/tracker-resync.ts";
 import { TRACKER_SUBSCRIBER, trackerJobHandlers } from "../core/usecases/tracker-sync.ts";
 import { PromTrackerMetrics } from "../adapters/http/redmine-metrics.ts";
+import { MatrixMediaSource } from "../adapters/matrix/media.ts";
 import { RedmineClient, type RedmineSettings } from "../adapters/redmine/client.ts";
 
 /** The Redmine sync of a running serve. */
@@ -25,6 +27,17 @@ export function redmineSettings(config: HonoroitConfig): RedmineSettings | undef
   const r = config.redmine;
   if (r.host === null || r.apiKey === null || r.project === null) return undefined;
   return { host: r.host, apiKey: r.apiKey, project: r.project, trackerId: r.trackerId, newStatusId: r.newStatusId, inProgressStatusId: r.inProgressStatusId, doneStatusId: r.doneStatusId };
+}
+
+/**
+ * Files sent in requests, fetched with the bot's saved Matrix session (the one its login keeps
+ * in the database), so the sync needs nothing from the live connection.
+ */
+export function requestMedia(config: HonoroitConfig, store: Store): MatrixMediaSource {
+  return new MatrixMediaSource({
+    // Loaded at the first file: login.ts brings matrix-js-sdk, which a dry run does not need.
+    session: async () => (await import("../adapters/matrix/login.ts")).savedSession(store.kv, config.dataSecret ?? undefined),
+  });
 }
 
 /**
@@ -72,9 +85,10 @@ export async function startRedmine(config: HonoroitConfig, store: Store, clock: 
   };
   const metrics = new PromTrackerMetrics(registry, clock, countOutbox);
   const everyMs = config.redmine.pollInterval * 1000;
+  const media = requestMedia(config, store);
   let lastError: string | undefined;
   return {
-    handlers: (deps) => [...trackerJobHandlers(deps, { tracker: client, metrics }), resyncHandler(deps, client)],
+    handlers: (deps) => [...trackerJobHandlers(deps, { tracker: client, metrics, media }), resyncHandler(deps, client)],
     tasks: (deps) => [
       {
         name: "redmine poll",
@@ -105,6 +119,9 @@ export async function startRedmine(config: HonoroitConfig, store: Store, clock: 
       ].join("; ");
       return { ok: lastError === undefined, detail };
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      await media.close();
+    },
   };
 }

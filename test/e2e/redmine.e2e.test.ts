@@ -1,6 +1,7 @@
 // The two-way Redmine sync against a real Redmine, a real Synapse and the real binary: what
 // an operator sees in Redmine and in the thread, and what the customer sees.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { bodyOf, roomHistory, threadMessages } from "../support/room-history.ts";
 import { RedmineApi, redmineSettings, skipUnlessRedmine, type Issue } from "../support/redmine.ts";
@@ -27,6 +28,18 @@ async function issueOf(w: World, ticket: number): Promise<number> {
     const found = (JSON.parse(list.stdout) as { id: number; redmineIssueId: number | null }[]).find((t) => t.id === ticket);
     return found?.redmineIssueId ?? undefined;
   }, { what: `the Redmine issue of request #${ticket}`, timeoutMs: 30_000, intervalMs: 500 });
+}
+
+/** Uploads bytes to the homeserver's media repository as the person's client does; returns the mxc URI. */
+async function uploadFile(who: Person, data: Uint8Array, name: string, type: string): Promise<string> {
+  return (await who.client.uploadContent(new Blob([data], { type }), { name, type })).content_uri;
+}
+
+/** Sends a file message (in the operators' thread when `root` is given). */
+async function sendFile(who: Person, room: string, file: { msgtype: string; body: string; filename?: string; mxc: string; type: string; size: number }, root?: string): Promise<void> {
+  const thread = root === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } };
+  const content = { msgtype: file.msgtype, body: file.body, ...(file.filename === undefined ? {} : { filename: file.filename }), url: file.mxc, info: { mimetype: file.type, size: file.size }, ...thread };
+  await who.client.sendEvent(room, "m.room.message" as never, content as never);
 }
 
 const notesOf = (issue: Issue): string[] => (issue.journals ?? []).map((j) => j.notes).filter((n) => n !== "");
@@ -126,6 +139,60 @@ describe("Redmine sync", { timeout: 300_000 }, () => {
     // Closed there: left as Redmine has it (the done status is not written back over it).
     assert.equal((await human.issue(id)).status.id, 5);
     assert.match(serve.output, /request closed because its Redmine issue was closed/);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+});
+
+describe("Redmine sync: files", { timeout: 300_000 }, () => {
+  it("a customer's image and an operator's file are attached to their notes, byte for byte; a file over Redmine's limit is named in its note", async (t) => {
+    const rm = skipUnlessRedmine(t);
+    if (rm === undefined) return;
+    const w = await makeWorld(t);
+    if (w === undefined) return;
+    const human = RedmineApi.human(rm);
+    const env = { ...w.env, ...redmineSettings(rm) };
+    const serve = w.track(await ServeProcess.start(env));
+    const { dm, root } = await openRequest(w, w.customer, "My printer is smoking, photo follows");
+    const id = await issueOf({ ...w, env }, 1);
+
+    const photo = new Uint8Array(randomBytes(300_000));
+    await sendFile(w.customer, dm, { msgtype: "m.image", body: "printer.png", mxc: await uploadFile(w.customer, photo, "printer.png", "image/png"), type: "image/png", size: photo.byteLength });
+    const manual = new Uint8Array(randomBytes(40_000));
+    // A caption as the body, the file's name in `filename`.
+    await sendFile(w.operator, w.opsRoom, { msgtype: "m.file", body: "The manual, see page 3", filename: "manual.pdf", mxc: await uploadFile(w.operator, manual, "manual.pdf", "application/pdf"), type: "application/pdf", size: manual.byteLength }, root);
+    // Over Redmine's default limit of 5 MB (and under the test Synapse's 10 MB).
+    const logs = new Uint8Array(randomBytes(6 * 1024 * 1024));
+    await sendFile(w.customer, dm, { msgtype: "m.file", body: "logs.zip", mxc: await uploadFile(w.customer, logs, "logs.zip", "application/zip"), type: "application/zip", size: logs.byteLength });
+    await w.customer.client.sendTextMessage(dm, "Did the logs arrive?");
+
+    const issue = await waitFor(async () => {
+      const i = await human.issue(id);
+      return notesOf(i).some((n) => n.endsWith("Did the logs arrive?")) ? i : undefined;
+    }, { what: "the notes of the three files and the message after them", timeoutMs: 60_000, intervalMs: 500 });
+    const customer = w.customer.userId.replace(/[.$]/g, "\\$&");
+    const notes = notesOf(issue);
+    assert.equal(notes.length, 5, notes.join(" | "));
+    assert.match(notes[1] ?? "", new RegExp(`^${customer} \\(customer\\):\\n\\nprinter\\.png$`));
+    assert.match(notes[2] ?? "", /\(operator\):\n\nThe manual, see page 3$/);
+    assert.match(notes[3] ?? "", new RegExp(`^${customer} \\(customer\\):\\n\\nlogs\\.zip\\n\\n\\(File "logs\\.zip", 6\\.0 MB, is not attached: Redmine refused it: This file cannot be uploaded because it exceeds the maximum allowed file size \\(5242880\\)\\)$`));
+
+    // Each file is on its note's journal, as the bot's API user, with the sender's name and type.
+    const attached = issue.attachments ?? [];
+    assert.deepEqual(attached.map((a) => [a.filename, a.content_type, a.filesize, a.author.name]), [["printer.png", "image/png", photo.byteLength, "Honoroit Bot"], ["manual.pdf", "application/pdf", manual.byteLength, "Honoroit Bot"]]);
+    const journalOf = (filename: string) => (issue.journals ?? []).find((j) => j.details.some((d) => d.property === "attachment" && d.new_value === filename));
+    assert.match(journalOf("printer.png")?.notes ?? "", /printer\.png$/);
+    assert.match(journalOf("manual.pdf")?.notes ?? "", /see page 3$/);
+    const [photoThere, manualThere] = attached;
+    assert.ok(photoThere !== undefined && manualThere !== undefined);
+    assert.deepEqual(await human.download(photoThere), Buffer.from(photo));
+    assert.deepEqual(await human.download(manualThere), Buffer.from(manual));
+    assert.equal(issue.status.name, "New", "the customer's message after the operator's file waits for an operator");
+
+    // Nothing waits or failed: the refused file did not hold up what came after it.
+    const health = await serve.health(w.port);
+    assert.equal(health.body.status, "ok", JSON.stringify(health.body));
+    assert.match(serve.output, /Redmine did not take a file sent in a request.*file=logs\.zip/);
+    assert.doesNotMatch(serve.output, /a job failed for good/);
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 });

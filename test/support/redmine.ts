@@ -27,7 +27,16 @@ export interface Journal {
   readonly user: { readonly id: number; readonly name: string };
   readonly notes: string;
   readonly private_notes: boolean;
-  readonly details: readonly { readonly name: string; readonly new_value: string | null }[];
+  readonly details: readonly { readonly property: string; readonly name: string; readonly new_value: string | null }[];
+}
+
+export interface Attachment {
+  readonly id: number;
+  readonly filename: string;
+  readonly filesize: number;
+  readonly content_type: string | null;
+  readonly content_url: string;
+  readonly author: { readonly id: number; readonly name: string };
 }
 
 export interface Issue {
@@ -37,6 +46,7 @@ export interface Issue {
   readonly status: { readonly id: number; readonly name: string };
   readonly tracker: { readonly id: number };
   readonly journals?: readonly Journal[];
+  readonly attachments?: readonly Attachment[];
 }
 
 /** Redmine's REST API with one user's key. */
@@ -51,7 +61,14 @@ export class RedmineApi {
   }
 
   async issue(id: number): Promise<Issue> {
-    return ((await this.call("GET", `/issues/${id}.json?include=journals`)) as { issue: Issue }).issue;
+    return ((await this.call("GET", `/issues/${id}.json?include=journals,attachments`)) as { issue: Issue }).issue;
+  }
+
+  /** An attachment's bytes, downloaded as a person with access to the issue does. */
+  async download(attachment: Attachment): Promise<Buffer> {
+    const res = await fetch(attachment.content_url, { headers: { "X-Redmine-API-Key": this.key } });
+    if (!res.ok) throw new Error(`Redmine GET ${attachment.content_url}: ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
   }
 
   /** Writes a note (private: operators only), optionally changing the status. */

@@ -46,6 +46,19 @@ export interface MatrixSession {
   readonly method: "password" | "shared-secret" | "token" | "saved";
 }
 
+/**
+ * The homeserver and access token of the last login (saved by serve, or by a command that
+ * logged in), for work done apart from the connection (fetching media); undefined before the
+ * first login, or when the token is sealed with another data secret.
+ */
+export async function savedSession(kv: KeyValueStore, dataSecret: string | undefined): Promise<{ homeserver: string; accessToken: string } | undefined> {
+  const stored = await kv.get(MATRIX_NAMESPACE, KEY_TOKEN);
+  const homeserver = await kv.get(MATRIX_NAMESPACE, KEY_HOMESERVER);
+  if (stored === undefined || homeserver === undefined) return undefined;
+  const accessToken = new TokenSeal(dataSecret).open(stored);
+  return accessToken === undefined ? undefined : { homeserver, accessToken };
+}
+
 /** The `com.devture.shared_secret_auth` token: hex HMAC-SHA512 of the full MXID, keyed by the secret. */
 export function sharedSecretToken(userId: string, secret: string): string {
   return createHmac("sha512", secret).update(userId).digest("hex");

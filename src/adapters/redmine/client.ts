@@ -3,10 +3,12 @@
 // 422); two edits of one issue at once can give 422 with an empty error list (tried again); a
 // status change the key may not make is dropped silently with 204 (read back and checked); a
 // bad API key is treated as anonymous (so /users/current.json answers 401); `updated_on>=`
-// takes whole-second UTC only, and lists show open issues only unless `status_id=*`.
+// takes whole-second UTC only, and lists show open issues only unless `status_id=*`. Files are
+// uploaded as `application/octet-stream` (anything else is refused) for a token that one
+// change attaches; a file over Redmine's size limit (5 MB by default) is refused with 422.
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import { HonoroitError, RefusedError } from "../../core/errors.ts";
-import type { IssueTracker, TrackerIssue, TrackerIssueDetail, TrackerNote, TrackerStatus, TrackerUser } from "../../core/ports/issue-tracker.ts";
+import type { IssueTracker, TrackerChange, TrackerIssue, TrackerIssueDetail, TrackerNote, TrackerStatus, TrackerUser } from "../../core/ports/issue-tracker.ts";
 import { sleep } from "../../core/timing.ts";
 
 /** The six Redmine settings, as the adapter needs them. */
@@ -77,7 +79,7 @@ export class RedmineClient implements IssueTracker {
       ...(trackerId === null ? {} : { tracker_id: trackerId }),
       ...(newStatusId === null ? {} : { status_id: newStatusId }),
     };
-    const body = (await this.call("POST", "/issues.json", { issue })) as { issue: { id: number } };
+    const body = (await this.call("POST", "/issues.json", { json: { issue } })) as { issue: { id: number } };
     return body.issue.id;
   }
 
@@ -88,15 +90,34 @@ export class RedmineClient implements IssueTracker {
     return body.issues.find((i) => (i.description ?? "").includes(marker))?.id;
   }
 
-  async updateIssue(id: number, change: { readonly note?: string; readonly status?: TrackerStatus }): Promise<void> {
+  async updateIssue(id: number, change: TrackerChange): Promise<void> {
     const statusId = change.status === undefined ? null : this.statusId(change.status);
-    const issue = { ...(change.note === undefined ? {} : { notes: change.note }), ...(statusId === null ? {} : { status_id: statusId }) };
+    const uploads = (change.attachments ?? []).map((a) => ({ token: a.token, filename: a.filename, ...(a.contentType === undefined ? {} : { content_type: a.contentType }) }));
+    const issue = {
+      ...(change.note === undefined ? {} : { notes: change.note }),
+      ...(uploads.length === 0 ? {} : { uploads }),
+      ...(statusId === null ? {} : { status_id: statusId }),
+    };
     if (Object.keys(issue).length === 0) return;
-    await this.call("PUT", `/issues/${id}.json`, { issue });
+    await this.call("PUT", `/issues/${id}.json`, { json: { issue } });
     if (statusId === null) return;
     const now = (await this.call("GET", `/issues/${id}.json`)) as { issue: RawIssue };
     if (now.issue.status.id !== statusId) {
       throw new RefusedError(`Redmine kept issue #${id} in status ${now.issue.status.id} instead of ${statusId} (the workflow, or the API user's role, does not allow that change)`, { status: 422 });
+    }
+  }
+
+  async upload(filename: string, bytes: Uint8Array): Promise<string> {
+    try {
+      const body = (await this.call("POST", `/uploads.json?${new URLSearchParams({ filename }).toString()}`, { bytes })) as { upload: { token: string } };
+      return body.upload.token;
+    } catch (error) {
+      if (!(error instanceof RedmineRefusal)) throw error;
+      // In words for the note that names the file: Redmine's own reasons where it gives them.
+      const why = error.status === 413
+        ? "too large for Redmine (413)"
+        : error.reasons.length > 0 ? error.reasons.join("; ") : `Redmine answered ${error.status ?? "?"}${error.status === 403 ? " (the API user may not add files)" : ""}`;
+      throw new RefusedError(`Redmine refused it: ${why}`, { status: error.status }, { cause: error });
     }
   }
 
@@ -146,10 +167,10 @@ export class RedmineClient implements IssueTracker {
   }
 
   /** One request; an empty 422 (a concurrent edit) is tried again a few times. */
-  private async call(method: Dispatcher.HttpMethod, path: string, json?: unknown): Promise<unknown> {
+  private async call(method: Dispatcher.HttpMethod, path: string, body?: RequestBody): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(method, path, json);
+        return await this.once(method, path, body);
       } catch (error) {
         if (!(error instanceof EmptyRefusal) || attempt >= EMPTY_422_RETRIES) {
           if (error instanceof EmptyRefusal) throw new HonoroitError("BUSY", `Redmine refused ${method} ${path} with an empty 422 ${attempt + 1} times (concurrent edits)`);
@@ -160,9 +181,10 @@ export class RedmineClient implements IssueTracker {
     }
   }
 
-  private async once(method: Dispatcher.HttpMethod, path: string, json?: unknown): Promise<unknown> {
+  private async once(method: Dispatcher.HttpMethod, path: string, body?: RequestBody): Promise<unknown> {
     this.options.onRequest?.(method, path);
     let response: Dispatcher.ResponseData;
+    const sent = body === undefined ? undefined : "bytes" in body ? { type: "application/octet-stream", data: body.bytes } : { type: "application/json", data: JSON.stringify(body.json) };
     try {
       response = await request(`${this.base}${path}`, {
         method,
@@ -170,9 +192,9 @@ export class RedmineClient implements IssueTracker {
         headers: {
           "x-redmine-api-key": this.settings.apiKey,
           accept: "application/json",
-          ...(json === undefined ? {} : { "content-type": "application/json" }),
+          ...(sent === undefined ? {} : { "content-type": sent.type }),
         },
-        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+        ...(sent === undefined ? {} : { body: sent.data }),
       });
     } catch (error) {
       const what = error instanceof undiciErrors.UndiciError ? error.message : String(error);
@@ -186,7 +208,21 @@ export class RedmineClient implements IssueTracker {
     const reasons = errorsOf(text);
     if (status === 422 && reasons.length === 0) throw new EmptyRefusal();
     const detail = reasons.length > 0 ? `: ${reasons.join("; ")}` : "";
-    throw new RefusedError(`Redmine refused ${method} ${path} with ${status}${detail}`, { status });
+    throw new RedmineRefusal(`Redmine refused ${method} ${path} with ${status}${detail}`, status, reasons);
+  }
+}
+
+/** A JSON body, or a file's bytes. */
+type RequestBody = { readonly json: unknown } | { readonly bytes: Uint8Array };
+
+/** A 4xx from Redmine, with the reasons it gave. */
+class RedmineRefusal extends RefusedError {
+  constructor(
+    message: string,
+    status: number,
+    readonly reasons: readonly string[],
+  ) {
+    super(message, { status });
   }
 }
 

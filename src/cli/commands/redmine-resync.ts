@@ -60,7 +60,7 @@ async function waitForOutbox(store: Store, step: () => Promise<void>): Promise<b
 export async function run({ options }: CommandInput, ctx: CliContext): Promise<Output> {
   const config = await ctx.config();
   const logger = await ctx.logger();
-  const { redmineSettings } = await import("../../serve/redmine.ts");
+  const { redmineSettings, requestMedia } = await import("../../serve/redmine.ts");
   const settings = redmineSettings(config);
   if (settings === undefined) throw new HonoroitError("BAD_CONFIG", "Redmine is not configured: set redmine.host, redmine.apiKey and redmine.project (HONOROIT_REDMINE_HOST, _APIKEY, _PROJECT)");
   const only: TicketId | undefined = typeof options["ticket"] === "string" ? parseTicketId(Number(options["ticket"].replace("#", ""))) : undefined;
@@ -102,11 +102,16 @@ export async function run({ options }: CommandInput, ctx: CliContext): Promise<O
           const opts = await RuntimeOptions.load(store.options, logger);
           const deps = helpdeskDeps({ config, operatorsRoom: matrix.roomId, store, messenger: connection.messenger, options: opts, clock: ctx.clock, logger, metrics });
           const quiet = { trackerError: () => undefined, trackerPolled: () => undefined };
-          const scheduler = new Scheduler({ store, clock: ctx.clock, logger, metrics }, [...trackerJobHandlers(deps, { tracker: client, metrics: quiet }), resyncHandler(deps, client)], []);
-          done = await waitForOutbox(store, async () => {
-            await scheduler.tick();
-            await new Promise((resolve) => setTimeout(resolve, 200));
-          });
+          const media = requestMedia(config, store);
+          try {
+            const scheduler = new Scheduler({ store, clock: ctx.clock, logger, metrics }, [...trackerJobHandlers(deps, { tracker: client, metrics: quiet, media }), resyncHandler(deps, client)], []);
+            done = await waitForOutbox(store, async () => {
+              await scheduler.tick();
+              await new Promise((resolve) => setTimeout(resolve, 200));
+            });
+          } finally {
+            await media.close();
+          }
         } finally {
           await connection.close();
         }

@@ -36,6 +36,21 @@ export interface TrackerUser {
   readonly login: string;
 }
 
+/** A file uploaded to the tracker, to be attached by the next change of an issue. */
+export interface TrackerAttachment {
+  /** What the upload answered; it attaches once, so each attempt at a change uploads anew. */
+  readonly token: string;
+  readonly filename: string;
+  readonly contentType?: string;
+}
+
+/** What a change of an issue writes: a note, files attached with it, a status. */
+export interface TrackerChange {
+  readonly note?: string;
+  readonly attachments?: readonly TrackerAttachment[];
+  readonly status?: TrackerStatus;
+}
+
 /** Creates and changes issues; each call is one request or a few (a change is read back). */
 export interface IssueTracker {
   /** The API key's user; a key the tracker does not know is refused (401), never anonymous. */
@@ -44,8 +59,13 @@ export interface IssueTracker {
   createIssue(subject: string, description: string): Promise<number>;
   /** One of the bot's newest issues in the project whose description contains `marker`, if any. */
   findIssue(marker: string): Promise<number | undefined>;
-  /** Adds a note and/or sets a status; a status the tracker silently ignored is an error. */
-  updateIssue(id: number, change: { readonly note?: string; readonly status?: TrackerStatus }): Promise<void>;
+  /** Adds a note (with files) and/or sets a status; a status the tracker silently ignored is an error. */
+  updateIssue(id: number, change: TrackerChange): Promise<void>;
+  /**
+   * Uploads a file for the next change to attach; returns its token. A file the tracker will
+   * not take (too large, a type it refuses, no permission) is a refusal (final) with its reason.
+   */
+  upload(filename: string, bytes: Uint8Array): Promise<string>;
   issue(id: number): Promise<TrackerIssueDetail>;
   /**
    * Issues of the project changed at or after `since` (open and closed), in one request per

@@ -5,7 +5,7 @@ import { serverOf, type EventId, type UserId } from "../ids.ts";
 import { neutraliseRoomMention, sanitizeHtml, stripReplyFallback, textToHtml, userLink, escapeHtml } from "../format.ts";
 import type { Outcome } from "../outcome.ts";
 import type { RelayKind } from "../ports.ts";
-import { queueTicketEvent } from "../ticket-events.ts";
+import { queueTicketEvent, ticketFileOf } from "../ticket-events.ts";
 import type { Ticket } from "../ticket.ts";
 
 
@@ -58,7 +58,8 @@ export async function relayCustomerMessage(deps: HelpdeskDeps, ticket: Ticket, e
   const copy = await customerCopy(deps, ticket, event.sender, event.content);
   const target = await deps.messenger.send(deps.operatorsRoom, copy, `relay:${event.eventId}`);
   record(deps, ticket, "customer-to-thread", event, target, outcome);
-  outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "customer-message", ticket: ticket.id, event: event.eventId, body: event.content.body, sender: event.sender }, deps.clock.now()));
+  const file = ticketFileOf(event.content);
+  outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "customer-message", ticket: ticket.id, event: event.eventId, body: event.content.body, sender: event.sender, ...(file === undefined ? {} : { file }) }, deps.clock.now()));
   outcome.onCommit(() => {
     deps.metrics.customerMessage(bridgeSource(event.sender), event.sender, serverOf(event.sender));
     deps.metrics.relayLatency("customer-to-thread", secondsSince(deps, event.ts));
@@ -71,7 +72,8 @@ export async function relayOperatorMessage(deps: HelpdeskDeps, ticket: Ticket, e
   const copy = operatorCopy(event.content, event.replyTo !== undefined);
   const target = await deps.messenger.send(ticket.customerRoom, copy, `relay:${event.eventId}`);
   record(deps, ticket, "operator-to-customer", event, target, outcome);
-  outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "operator-message", ticket: ticket.id, event: event.eventId, body: copy.body, sender: event.sender }, deps.clock.now()));
+  const file = ticketFileOf(event.content);
+  outcome.write((tx) => queueTicketEvent(tx, deps.subscribers, { type: "operator-message", ticket: ticket.id, event: event.eventId, body: copy.body, sender: event.sender, ...(file === undefined ? {} : { file }) }, deps.clock.now()));
   outcome.onCommit(() => {
     deps.metrics.operatorMessage();
     deps.metrics.relayLatency("operator-to-customer", secondsSince(deps, event.ts));
