@@ -73,6 +73,35 @@ describe("honoroit tickets close", { timeout: 240_000 }, () => {
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 
+  it("on PostgreSQL, stopped then running: closes; with serve running, already closed is said and an unknown one exits 3", async (t) => {
+    const w = await makeWorld(t, { database: "postgres" });
+    if (w === undefined) return;
+    let serve = w.track(await ServeProcess.start(w.env));
+    const a = await openRequest(w, w.customer, "close me while serve is down");
+    const bob = await w.person("bob", "Bob Customer");
+    const b = await openRequest(w, bob, "close me through serve");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+
+    const here = await runCli(["tickets", "close", "1", "--silent"], w.env);
+    assert.equal(here.code, 0, here.stderr);
+    assert.equal(here.stdout.trim(), "#1 closed");
+    assert.match(await titleOf(w, a.root), /^\[DONE\] /);
+
+    serve = w.track(await ServeProcess.start(w.env));
+    const handed = await runCli(["tickets", "close", "-", "--silent"], w.env, undefined, '{"id":2}\n');
+    assert.equal(handed.code, 0, handed.stderr);
+    assert.equal(handed.stdout.trim(), "#2 closed");
+    assert.match(await titleOf(w, b.root), /^\[DONE\] /);
+    assert.match(serve.output, /request closed.*reason=cli/);
+
+    const mixed = await runCli(["tickets", "close", "2", "99"], w.env);
+    assert.equal(mixed.code, 3, mixed.stderr);
+    assert.match(mixed.stderr, /there is no request #99/);
+    assert.match(mixed.stderr, /#2 was already closed/);
+    assert.equal(serve.exitCode, undefined);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
   it("config set from the shell applies in a running serve at once", async (t) => {
     const w = await makeWorld(t);
     if (w === undefined) return;
