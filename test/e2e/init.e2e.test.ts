@@ -63,4 +63,39 @@ describe("honoroit init --yes", { timeout: 180_000 }, () => {
     });
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
+  it("on PostgreSQL: an unreachable DSN is refused, writing nothing; a working one is migrated and serve goes on with init's device", async (t) => {
+    const w = await makeWorld(t, { database: "postgres" });
+    if (w === undefined) return;
+    const dsn = w.env["HONOROIT_DB_DSN"] ?? "";
+    assert.match(dsn, /^postgres/);
+    const file = path.join(w.dir, "pg", "honoroit.config.json");
+    const right = path.join(w.dir, "password");
+    await writeFile(right, `${PASSWORD}\n`);
+    const base = ["--config", file, "init", "--yes", "--homeserver", w.hs.url, "--login", w.env["HONOROIT_LOGIN"] ?? "", "--password-file", right, "--room-id", w.opsRoom, "--port", String(await freePort()), "--db-dialect", "postgres"];
+
+    const dead = await runCli([...base, "--db-dsn", "postgres://postgres@127.0.0.1:1/nothing"], {});
+    assert.notEqual(dead.code, 0, dead.stderr);
+    assert.match(dead.stderr, /127\.0\.0\.1:1/);
+    assert.doesNotMatch(dead.stderr, /database ready/);
+    assert.equal(existsSync(file), false, "a refused init writes no file");
+
+    const ok = await runCli([...base, "--db-dsn", dsn], {});
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /database ready \(PostgreSQL\)/);
+    const written = JSON.parse(await readFile(file, "utf8")) as { db?: { dialect?: string } };
+    assert.equal(written.db?.dialect, "postgres");
+    const migrated = await runCli(["--config", file, "migrate", "--status", "--json"], {});
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.ok((JSON.parse(migrated.stdout) as { appliedAt: string | null }[]).every((m) => m.appliedAt !== null), "init ran every migration");
+
+    const serve = w.track(await ServeProcess.start({}, { args: ["--config", file] }));
+    assert.match(serve.output, /logged in to Matrix .*method=saved/);
+    const dm = await w.openDm();
+    await w.customer.client.sendTextMessage(dm, "hello after init on PostgreSQL");
+    await waitFor(async () => ((await roomHistory(w.operator.client, w.opsRoom)).some((e) => e.sender === w.bot && bodyOf(e).endsWith("hello after init on PostgreSQL")) ? true : undefined), {
+      what: "the customer's message in the operators room",
+      timeoutMs: 30_000,
+    });
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
 });
