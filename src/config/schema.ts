@@ -112,7 +112,7 @@ export const CONFIG_SCHEMA = {
   }),
   dataSecret: secret({
     env: "HONOROIT_DATA_SECRET",
-    description: "Key of the Go bot's encrypted account data (16, 24 or 32 bytes), needed to import it; when set, the saved access token is sealed with it.",
+    description: "Key of the Go bot's encrypted account data (16, 24 or 32 bytes), needed to import it; when set, the saved access token and the encryption state are sealed with it.",
     parse: byteLength([16, 24, 32]),
   }),
   logLevel: setting({
@@ -129,13 +129,13 @@ export const CONFIG_SCHEMA = {
   }),
   noEncryptionWarning: setting({
     env: "HONOROIT_NOENCRYPTIONWARNING",
-    description: "Do not warn customers in encrypted rooms the bot cannot read.",
+    description: "Do not tell customers when the bot cannot decrypt one of their messages.",
     parse: bool(),
     default: false,
   }),
   noEncryption: setting({
     env: "HONOROIT_NOENCRYPTION",
-    description: "Disable end-to-end encryption support.",
+    description: "Turn end-to-end encryption off: the bot then cannot read or write in encrypted rooms.",
     parse: bool(),
     default: false,
   }),

@@ -42,8 +42,8 @@ export const OPTION_TABLE = [
   prefixOption("text.prefix.done", "[DONE]", "Thread title prefix of a closed request."),
   templateOption(
     "text.greetings.before.encryption",
-    "Hello! This room is end-to-end encrypted, and our support assistant cannot read encrypted messages here, so our team may never see what you write. Please start a new chat with us without encryption.",
-    "Sent to a customer whose encrypted room the bot cannot read.",
+    "Hello! We could not read your last message: its encryption keys did not reach us. Please send it again; if this keeps happening, sign out and back in on your device, or start a new chat with us.",
+    "Sent to a customer whose encrypted message the bot still cannot decrypt after a grace period.",
   ),
   templateOption(
     "text.greetings",

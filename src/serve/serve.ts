@@ -175,6 +175,7 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
         signal,
         metrics,
         operatorsRoom: opts.matrix.roomId,
+        ...(config.noEncryption ? {} : { encryption: { store: store.crypto, secret: config.dataSecret ?? undefined, metrics } }),
       });
     } catch (error) {
       // SIGTERM while login waits for the homeserver: nothing is under way, a clean stop.
@@ -195,7 +196,14 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
         [...handOffHandlers(deps), ...(redmine?.handlers(deps) ?? [])],
         [room.task, ...periodicTasks(deps, refresh), ...(redmine?.tasks(deps) ?? [])],
       );
-      engine = () => ({ ...engineChecks(connection.sync.health(), scheduler.health()), operatorsRoom: room.status, ...(redmine === undefined ? {} : { redmine: redmine.health() }) });
+      const encryption = connection.encryption;
+      engine = () => ({
+        ...engineChecks(connection.sync.health(), scheduler.health()),
+        operatorsRoom: room.status,
+        ...(redmine === undefined ? {} : { redmine: redmine.health() }),
+        // Saving the crypto state failed: nothing encrypted is sent until it works again.
+        ...(encryption === undefined ? {} : { encryption: cryptoCheck(encryption.health()) }),
+      });
 
       logger.info("serving", { user: connection.userId, device: connection.deviceId, operatorsRoom: opts.matrix.roomId });
       opts.onReady?.({ httpUrl: http.url });
@@ -253,6 +261,10 @@ class OperatorsRoomCheck {
       }
     },
   };
+}
+
+function cryptoCheck(health: { ok: boolean; detail?: string }): { ok: boolean; detail?: string } {
+  return health.ok ? { ok: true } : { ok: false, detail: health.detail ?? "the encryption state cannot be saved" };
 }
 
 /** The pipeline and the scheduler, as /_health checks: each says why when it is not ok. */

@@ -42,10 +42,10 @@ describe("request lifecycle", { timeout: 240_000 }, () => {
     assert.equal(relation({ event_id: copy.getId() ?? "", type: "m.room.message", sender: w.bot, content: copy.getContent() }).rel_type, "m.thread");
   });
 
-  it("warns a customer whose encrypted messages it cannot read", async (t) => {
+  it("with encryption turned off, warns a customer whose encrypted messages it cannot read", async (t) => {
     const w = await makeWorld(t);
     if (w === undefined) return;
-    w.track(await ServeProcess.start(w.env));
+    w.track(await ServeProcess.start({ ...w.env, HONOROIT_NOENCRYPTION: "true" }));
     const { room_id: dm } = await w.customer.client.createRoom({
       is_direct: true,
       invite: [w.bot],

@@ -31,6 +31,8 @@ export interface LoginOptions {
   threadSupport?: boolean;
   /** How long to wait for the first sync; default 30 s. */
   timeoutMs?: number;
+  /** Runs before the client starts (e.g. to set up its end-to-end encryption). */
+  beforeStart?: (client: MatrixClient) => Promise<void>;
 }
 
 const SETUP_HINT = "run test/synapse/setup.sh && test/synapse/start.sh";
@@ -287,6 +289,7 @@ export async function loginClient(
     client.on(ClientEvent.Sync, onSync);
   });
   try {
+    await opts.beforeStart?.(client);
     await client.startClient({
       initialSyncLimit: opts.initialSyncLimit ?? 20,
       threadSupport: opts.threadSupport ?? false,

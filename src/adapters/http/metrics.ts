@@ -33,6 +33,7 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
   private readonly relaySeconds: Histogram<"direction">;
   private readonly errors: Counter<"kind">;
   private readonly lag: Gauge;
+  private readonly undecryptableEvents: Counter<"outcome">;
   /** Where the open-requests gauge reads its value at each scrape. */
   private openTickets: (() => Promise<number>) | undefined;
 
@@ -83,6 +84,12 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
       name: "honoroit_errors_total",
       help: "Failed attempts at incoming events by kind: unavailable, busy, not-ready (retried), final (the sender was told), decryption (retried)",
       labelNames: ["kind"] as const,
+      registers,
+    });
+    this.undecryptableEvents = new Counter({
+      name: "honoroit_undecryptable_events_total",
+      help: "Encrypted events not decryptable at first: seen, retried, decrypted_late (their key came), given_up (handled as undecryptable after the grace period)",
+      labelNames: ["outcome"] as const,
       registers,
     });
     this.lag = new Gauge({ name: "honoroit_sync_lag_seconds", help: "How late the newest event of the last /sync answer reached the bot, after it was sent", registers });
@@ -159,6 +166,10 @@ export class PromMetrics implements Metrics, PipelineMetrics, JobMetrics {
 
   eventError(kind: EventErrorKind): void {
     this.errors.inc({ kind });
+  }
+
+  undecryptable(outcome: "seen" | "retried" | "decrypted_late" | "given_up"): void {
+    this.undecryptableEvents.inc({ outcome });
   }
 
   syncLag(seconds: number): void {

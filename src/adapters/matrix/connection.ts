@@ -7,6 +7,7 @@ import { login, loginOnce, type LoginOptions } from "./login.ts";
 import { MatrixMessenger } from "./messenger.ts";
 import { SyncPipeline } from "./sync-pipeline.ts";
 import type { PipelineMetrics } from "../../core/ports.ts";
+import type { Encryption, EncryptionOptions } from "../crypto/start-crypto.ts";
 
 export interface ConnectMatrixOptions extends LoginOptions {
   /** Where the sync pipeline saves its position (the store's `sync`). */
@@ -20,6 +21,8 @@ export interface ConnectMatrixOptions extends LoginOptions {
   readonly metrics?: PipelineMetrics;
   /** The operators room, whose threads the pipeline handles side by side. */
   readonly operatorsRoom?: RoomId;
+  /** End-to-end encryption: its state's store and secret; none for plain rooms only. */
+  readonly encryption?: EncryptionOptions;
 }
 
 /** A logged-in bot. */
@@ -31,6 +34,8 @@ export interface MatrixConnection {
   readonly sync: SyncPipeline;
   /** Raw client-server API, with the adapter's retry policy (for account data, imports, …). */
   readonly api: MatrixApi;
+  /** End-to-end encryption, when enabled. */
+  readonly encryption: Encryption | undefined;
   /** Aborts requests in flight and waits for a running sync loop to stop; stays logged in. */
   close(): Promise<void>;
 }
@@ -46,7 +51,11 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     signal,
     ...(retry ? {} : { maxAttempts: 3 }),
   });
-  const messenger = new MatrixMessenger(api, session.userId, options.logger);
+  // Loaded only when enabled: the crypto machine is a sizeable WebAssembly module.
+  const encryption = options.encryption === undefined
+    ? undefined
+    : await (await import("../crypto/start-crypto.ts")).startEncryption(api, session.userId, session.deviceId, options.logger, options.encryption);
+  const messenger = new MatrixMessenger(api, session.userId, options.logger, encryption?.seal);
   const sync = new SyncPipeline({
     api,
     botUser: session.userId,
@@ -55,6 +64,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     signal,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.operatorsRoom === undefined ? {} : { threadedRoom: options.operatorsRoom }),
+    ...(encryption === undefined ? {} : { stage: encryption.stage }),
   });
   return {
     userId: session.userId,
@@ -62,9 +72,11 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     messenger,
     sync,
     api,
+    encryption,
     async close() {
       controller.abort();
       await sync.stopped();
+      encryption?.close();
     },
   };
 }

@@ -13,6 +13,11 @@ import type { JsonObject } from "./json.ts";
 import { renderEdit, renderMessage, renderReaction } from "./render.ts";
 import type { EventContent } from "./render.ts";
 
+/** Turns an event into what goes out in `room` (encrypted in an encrypted room). */
+export interface OutgoingSeal {
+  seal(room: string, type: string, content: EventContent): Promise<{ type: string; content: EventContent }>;
+}
+
 /** The transaction id for an idempotency key: the same key, the same id, on every run. */
 export function transactionId(key: string): string {
   return "ho" + createHash("sha256").update(key).digest("hex").slice(0, 32);
@@ -27,6 +32,7 @@ export class MatrixMessenger implements Messenger {
     private readonly api: MatrixApi,
     readonly botUser: UserId,
     private readonly logger: Logger,
+    private readonly encryption?: OutgoingSeal,
   ) {}
 
   send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
@@ -167,7 +173,9 @@ export class MatrixMessenger implements Messenger {
 
   private async sendEvent(room: RoomId, type: string, content: EventContent, key: string): Promise<EventId> {
     try {
-      const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${type}/${transactionId(key)}`, { body: content, room });
+      // Re-encrypted on a retry, the same transaction id still makes it one event.
+      const out = this.encryption === undefined ? { type, content } : await this.encryption.seal(room, type, content);
+      const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${out.type}/${transactionId(key)}`, { body: out.content, room });
       return parseEventId(stringAt(response, "event_id") ?? "");
     } catch (error) {
       throw await this.explainRefusal(room, error);

@@ -29,7 +29,8 @@ export type EventHandler = (event: IncomingEvent) => Promise<HandleResult | unde
  * end-to-end encryption takes its to-device messages and device lists, and decrypts events.
  */
 export interface SyncStage {
-  beforeRooms(response: JsonObject, signal: AbortSignal | undefined): Promise<void>;
+  /** true when something arrived (room keys) that may let waiting events be prepared now. */
+  beforeRooms(response: JsonObject, signal: AbortSignal | undefined): Promise<boolean>;
   /** The event to parse in place of the one received (e.g. decrypted); called in room order. */
   prepare(room: RoomId, raw: JsonObject): Promise<JsonObject>;
 }
@@ -245,7 +246,8 @@ export class SyncPipeline implements EventInbox {
     for (let attempt = 0; stage !== undefined; attempt++) {
       if (signal.aborted) return false;
       try {
-        await stage.beforeRooms(response, signal);
+        // Waiting rooms are tried again at once rather than after their backoff.
+        if (await stage.beforeRooms(response, signal)) this.scheduler?.retryWaitingNow();
         return true;
       } catch (error) {
         const wait = backoff(attempt, 1000, 30_000);

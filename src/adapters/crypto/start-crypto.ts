@@ -1,0 +1,43 @@
+// End-to-end encryption for a logged-in bot, assembled: the engine (state restored from our
+// database), the sync stage that feeds and decrypts, and the seal that encrypts what is sent.
+import type { Logger } from "../../core/ports.ts";
+import type { CryptoStateStore } from "../../core/ports/storage.ts";
+import type { MatrixApi } from "../matrix/api.ts";
+import type { OutgoingSeal } from "../matrix/messenger.ts";
+import type { SyncStage } from "../matrix/sync-pipeline.ts";
+import { CryptoStage } from "./crypto-stage.ts";
+import type { UndecryptableMetrics } from "./crypto-stage.ts";
+import type { CryptoPersistenceHealth } from "./crypto-persistence.ts";
+import { EncryptedRooms } from "./encrypted-rooms.ts";
+import { OlmEngine } from "./olm-engine.ts";
+import { RoomEncryptor } from "./room-encryptor.ts";
+
+export interface EncryptionOptions {
+  /** Where the crypto state is kept (the store's `crypto`). */
+  readonly store: CryptoStateStore;
+  /** Seals the state at rest (the data secret). */
+  readonly secret: string | undefined;
+  readonly metrics?: UndecryptableMetrics;
+  /** How long an event waits for its key before it counts as undecryptable. */
+  readonly graceMs?: number;
+}
+
+export interface Encryption {
+  readonly stage: SyncStage;
+  readonly seal: OutgoingSeal;
+  health(): CryptoPersistenceHealth;
+  close(): void;
+}
+
+export async function startEncryption(api: MatrixApi, userId: string, deviceId: string, logger: Logger, options: EncryptionOptions): Promise<Encryption> {
+  const engine = await OlmEngine.start({ api, store: options.store, secret: options.secret, userId, deviceId, logger });
+  const rooms = new EncryptedRooms(api);
+  const stage = new CryptoStage({
+    engine,
+    rooms,
+    logger,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+  });
+  return { stage, seal: new RoomEncryptor(engine, rooms), health: () => engine.health(), close: () => engine.close() };
+}
