@@ -1,5 +1,6 @@
 // The systemd unit `init` prints (or writes with --systemd): the binary run directly, not
 // through npx, which does not pass signals on and adds a second process.
+import { pathToFileURL } from "node:url";
 
 export interface UnitOptions {
   /** The Node.js that runs the binary. */
@@ -9,6 +10,8 @@ export interface UnitOptions {
   readonly config: string;
   /** Where the config and a SQLite database live: the only place it may write. */
   readonly dir: string;
+  /** This package's README, when it is on disk: the unit's documentation. */
+  readonly readme?: string | undefined;
 }
 
 /**
@@ -19,8 +22,7 @@ export function systemdUnit(o: UnitOptions): string {
   const quote = (s: string): string => (/[\s"\\]/.test(s) ? `"${s.replace(/(["\\])/g, "\\$1")}"` : s);
   return `[Unit]
 Description=Honoroit, a Matrix helpdesk bot
-Documentation=https://github.com/etkecc/honoroit
-Wants=network-online.target
+${o.readme === undefined ? "" : `Documentation=${pathToFileURL(o.readme).href}\n`}Wants=network-online.target
 After=network-online.target
 
 [Service]

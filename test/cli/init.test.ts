@@ -3,7 +3,8 @@ import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeInit, validateWith, type Prompter } from "../../src/cli/commands/init.ts";
+import { makeInit } from "../../src/cli/commands/init.ts";
+import { validateWith, type Prompter } from "../../src/cli/init-wizard.ts";
 import { createCliContext } from "../../src/cli/context.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { loginUser, registerUser, skipUnlessSynapse, uniqueName } from "../support/synapse.ts";
@@ -61,6 +62,7 @@ describe("honoroit init", () => {
       "existing", "!nosuchroom:localhost",
       "create", operator.userId,
       "sqlite", "",
+      false, // no Redmine
       "",
       false,
     ]);

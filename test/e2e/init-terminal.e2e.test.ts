@@ -6,20 +6,11 @@ import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { KEY, Terminal } from "../support/terminal.ts";
+import { assertInOrder, KEY, Terminal } from "../support/terminal.ts";
 import { makeWorld, PASSWORD } from "./world.ts";
 
 const literally = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Each pattern matches a line of the screen, each below the one before. */
-function assertInOrder(screen: readonly string[], patterns: readonly RegExp[]): void {
-  let from = 0;
-  for (const pattern of patterns) {
-    const at = screen.findIndex((line, i) => i >= from && pattern.test(line));
-    assert.ok(at >= 0, `no line matching ${String(pattern)} after line ${from} of the screen:\n${screen.join("\n")}`);
-    from = at + 1;
-  }
-}
 
 describe("honoroit init in a terminal", { timeout: 180_000 }, () => {
   it("asks, checks each answer, asks again with the reason, then writes the file and says what to run", async (t) => {
@@ -40,6 +31,7 @@ describe("honoroit init in a terminal", { timeout: 180_000 }, () => {
     await term.answer("Operators room ID or alias", `${w.opsRoom}${KEY.enter}`);
     await term.answer("Database", KEY.enter); // SQLite
     await term.answer("SQLite file", KEY.enter); // its default, honoroit.db
+    await term.answer("Sync requests with Redmine", KEY.enter); // no, the default
     await term.answer("HTTP port for /_health and /metrics", `99999${KEY.enter}`);
     const refusal = await term.waitForLine(/^> /, "the port refused under its question");
     assert.match(refusal, /^> .*out of range/);
@@ -63,6 +55,7 @@ describe("honoroit init in a terminal", { timeout: 180_000 }, () => {
       /^✔ Database SQLite/,
       /^✔ SQLite file honoroit\.db$/,
       /^✓ database ready \(.*honoroit\.db\), the bot's session kept in it$/,
+      /^✔ Sync requests with Redmine \(an issue for each request\)\? No$/,
       /^✔ HTTP port for \/_health and \/metrics .* 8089$/,
       /^✔ Protect \/metrics with a login and password\? No$/,
       new RegExp(`^✓ wrote ${literally(file)} \\(mode 0600\\)$`),
@@ -85,6 +78,7 @@ describe("honoroit init in a terminal", { timeout: 180_000 }, () => {
     assert.deepEqual(written["db"], { dialect: "sqlite", dsn: "honoroit.db" });
     assert.equal(written["port"], 8089, "the port typed after the refusal");
     assert.equal(written["metrics"], undefined);
+    assert.equal(written["redmine"], undefined, "no Redmine unless asked for");
     assert.equal(typeof written["dataSecret"], "string");
   });
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { bodyOf, roomHistory } from "../support/room-history.ts";
 import { freePort, runCli, ServeProcess } from "../support/serve-process.ts";
@@ -51,6 +52,8 @@ describe("honoroit init --yes", { timeout: 180_000 }, () => {
     const unitText = await readFile(unit, "utf8");
     assert.match(unitText, new RegExp(`^ExecStart=.*bin/honoroit --config ${file.replace(/[.]/g, "\\.")} serve$`, "m"));
     assert.match(unitText, /^NoNewPrivileges=true$/m);
+    const docs = /^Documentation=(file:\S+)$/m.exec(unitText)?.[1];
+    assert.ok(docs?.endsWith("/README.md") === true && existsSync(fileURLToPath(docs)), `the unit's documentation is this package's README:\n${unitText}`);
 
     // serve with nothing but that file: the same device init logged in with, and it relays.
     const serve = w.track(await ServeProcess.start({}, { args: ["--config", file] }));

@@ -80,9 +80,9 @@ export class RedmineApi {
     await this.call("PUT", `/issues/${id}.json`, { issue: { status_id: statusId } });
   }
 
-  /** Creates a project with every tracker (as an admin). */
-  async createProject(identifier: string): Promise<void> {
-    await this.call("POST", "/projects.json", { project: { name: identifier, identifier, tracker_ids: [1, 2, 3], enabled_module_names: ["issue_tracking"] } });
+  /** Creates a project (as an admin), by default with every tracker. */
+  async createProject(identifier: string, opts: { name?: string; trackerIds?: readonly number[] } = {}): Promise<void> {
+    await this.call("POST", "/projects.json", { project: { name: opts.name ?? identifier, identifier, tracker_ids: opts.trackerIds ?? [1, 2, 3], enabled_module_names: ["issue_tracking"] } });
   }
 
   async deleteProject(identifier: string): Promise<void> {

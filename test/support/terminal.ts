@@ -2,6 +2,7 @@
 // as a person types them, and the screen as that person sees it: a small model of a terminal
 // applies the output's cursor movements and erasures, so a prompt redrawn on every keystroke
 // shows once, as it ends up.
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { BIN, childEnv } from "./serve-process.ts";
 import { waitFor } from "./synapse.ts";
@@ -155,6 +156,34 @@ export class Terminal {
     this.type(keys);
   }
 
+  /**
+   * Waits for a list question, then moves down its choices, as a person does with the arrow
+   * keys, to the first one matching `choice`, and picks it. Returns the choices the list showed
+   * (the cursor's mark taken off).
+   */
+  async choose(question: string, choice: RegExp): Promise<string[]> {
+    await this.answer(question, "");
+    const list = (): string[] => {
+      const below = this.screen.slice(this.from);
+      const end = below.findIndex((line) => !/^[❯ ] \S/.test(line));
+      return end === -1 ? below : below.slice(0, end);
+    };
+    const cursor = (): string | undefined => list().find((line) => line.startsWith("❯ "));
+    let at = await waitFor(cursor, { what: `the choices of "${question}"; the screen:\n${this.screen.join("\n")}` });
+    const shown = list().map((line) => line.slice(2));
+    for (let moves = 0; !choice.test(at.slice(2)); moves++) {
+      if (moves >= shown.length) throw new Error(`no choice of "${question}" matches ${String(choice)}: ${shown.join(" | ")}`);
+      const before = at;
+      this.type(KEY.down);
+      at = await waitFor(() => {
+        const now = cursor();
+        return now !== undefined && now !== before ? now : undefined;
+      }, { what: `the cursor to move from "${before}"; the screen:\n${this.screen.join("\n")}` });
+    }
+    this.type(KEY.enter);
+    return shown;
+  }
+
   /** Types keys into the terminal. */
   type(keys: string): void {
     this.child.stdin?.write(keys);
@@ -172,5 +201,15 @@ export class Terminal {
   /** Ends it without waiting for it to finish (a test that failed half-way). */
   kill(): void {
     if (this.exitCode === undefined) this.child.kill("SIGKILL");
+  }
+}
+
+/** Each pattern matches a line of the screen, each below the one before. */
+export function assertInOrder(screen: readonly string[], patterns: readonly RegExp[]): void {
+  let from = 0;
+  for (const pattern of patterns) {
+    const at = screen.findIndex((line, i) => i >= from && pattern.test(line));
+    if (at < 0) throw new assert.AssertionError({ message: `no line matching ${String(pattern)} after line ${from} of the screen:\n${screen.join("\n")}` });
+    from = at + 1;
   }
 }

@@ -33,6 +33,29 @@ export interface RedmineClientOptions {
 const EMPTY_422_RETRIES = 3;
 const PAGE = 100;
 
+/** A project the API key sees, as `init` offers it. */
+export interface RedmineProject {
+  readonly id: number;
+  readonly identifier: string;
+  readonly name: string;
+  /** Closed projects are read-only: no issues can be added. */
+  readonly open: boolean;
+}
+
+/** A tracker, with the status Redmine gives its new issues. */
+export interface RedmineTracker {
+  readonly id: number;
+  readonly name: string;
+  readonly defaultStatusId: number | null;
+}
+
+/** An issue status; a closed one ends an issue. */
+export interface RedmineStatus {
+  readonly id: number;
+  readonly name: string;
+  readonly closed: boolean;
+}
+
 interface RawStatus { readonly id: number; readonly is_closed?: boolean }
 interface RawIssue { readonly id: number; readonly status: RawStatus; readonly updated_on: string }
 interface RawJournal {
@@ -68,6 +91,35 @@ export class RedmineClient implements IssueTracker {
   async project(): Promise<{ id: number; name: string }> {
     const body = (await this.call("GET", `/projects/${encodeURIComponent(this.settings.project)}.json`)) as { project: { id: number; name: string } };
     return body.project;
+  }
+
+  /** Every project the key sees, all pages. */
+  async projects(): Promise<RedmineProject[]> {
+    const found: RedmineProject[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const body = (await this.call("GET", `/projects.json?limit=${PAGE}&offset=${offset}`)) as { projects: { id: number; identifier: string; name: string; status?: number }[]; total_count: number };
+      // Status 1 is active, 5 closed (read-only); archived ones are not listed.
+      found.push(...body.projects.map((p) => ({ id: p.id, identifier: p.identifier, name: p.name, open: p.status === undefined || p.status === 1 })));
+      if (body.projects.length < PAGE || offset + PAGE >= body.total_count) return found;
+    }
+  }
+
+  /** The ids of the trackers a project has, or undefined when Redmine leaves them out. */
+  async projectTrackerIds(identifier: string): Promise<number[] | undefined> {
+    const body = (await this.call("GET", `/projects/${encodeURIComponent(identifier)}.json?include=trackers`)) as { project: { trackers?: { id: number }[] } };
+    return body.project.trackers?.map((t) => t.id);
+  }
+
+  /** Every tracker, with its default status. */
+  async trackers(): Promise<RedmineTracker[]> {
+    const body = (await this.call("GET", "/trackers.json")) as { trackers: { id: number; name: string; default_status?: { id: number } | null }[] };
+    return body.trackers.map((t) => ({ id: t.id, name: t.name, defaultStatusId: t.default_status?.id ?? null }));
+  }
+
+  /** Every issue status, in Redmine's order. */
+  async statuses(): Promise<RedmineStatus[]> {
+    const body = (await this.call("GET", "/issue_statuses.json")) as { issue_statuses: { id: number; name: string; is_closed?: boolean }[] };
+    return body.issue_statuses.map((s) => ({ id: s.id, name: s.name, closed: s.is_closed === true }));
   }
 
   async createIssue(subject: string, description: string): Promise<number> {

@@ -1,126 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { HonoroitError, messageOf } from "../../core/errors.ts";
 import type { RoomId, UserId } from "../../core/ids.ts";
 import type { LogLevel } from "../../core/ports.ts";
-import type { ConfigKey } from "../../config/schema.ts";
-import { nestDotted, specOf } from "../../config/schema.ts";
+import { nestDotted } from "../../config/schema.ts";
 import type { CommandRun } from "../command.ts";
 import type { CliContext } from "../context.ts";
+import { askRedmine } from "../init-redmine.ts";
+import { secretFromFile, validateWith, Wizard, type Answers, type InitFlags, type Prompter } from "../init-wizard.ts";
 import { systemdUnit } from "../systemd-unit.ts";
 
-/** The questions `init` asks, behind a port so the wizard can be driven by a test. */
-export interface Prompter {
-  input(question: { message: string; default?: string; validate: (value: string) => true | string }): Promise<string>;
-  password(question: { message: string; validate: (value: string) => true | string }): Promise<string>;
-  select<T extends string>(question: { message: string; choices: readonly { value: T; name: string }[]; default?: T }): Promise<T>;
-  confirm(question: { message: string; default: boolean }): Promise<boolean>;
-  /** A line for the person between questions: what was checked, and why an answer was refused. */
-  note(text: string): void;
-}
-
-/** Validates one answer with the same parser the config loader uses. */
-export function validateWith(key: ConfigKey): (value: string) => true | string {
-  const spec = specOf(key);
-  return (value) => {
-    if (value.trim() === "") return "required";
-    const parsed = spec.parse(value.trim(), { origin: "file", secret: spec.secret === true });
-    return parsed.ok ? true : parsed.message;
-  };
-}
-
-type Answers = Partial<Record<ConfigKey | `${ConfigKey}File`, string | number>>;
 type AuthMethod = "password" | "token" | "sharedSecret";
-
-/** `init`'s flags: every question has one; `--yes` takes the defaults for the rest. */
-export interface InitFlags {
-  readonly yes?: boolean;
-  readonly homeserver?: string;
-  readonly login?: string;
-  readonly passwordFile?: string;
-  readonly tokenFile?: string;
-  readonly sharedSecretFile?: string;
-  readonly roomId?: string;
-  readonly createRoom?: boolean;
-  readonly invite?: string;
-  readonly dbDialect?: string;
-  readonly dbDsn?: string;
-  readonly port?: string;
-  readonly metricsLogin?: string;
-  readonly metricsPasswordFile?: string;
-}
-
-/**
- * Asks (or takes from a flag) and checks against the real thing; a refused answer is asked
- * again with the reason, or, unattended, stops `init` with it before anything is written.
- */
-class Wizard {
-  constructor(
-    private readonly prompter: Prompter | undefined,
-    private readonly flags: InitFlags,
-  ) {}
-
-  get attended(): boolean {
-    return this.prompter !== undefined;
-  }
-
-  flag<K extends keyof InitFlags>(name: K): InitFlags[K] {
-    return this.flags[name];
-  }
-
-  note(text: string): void {
-    this.prompter?.note(text);
-  }
-
-  /** The flag's value, else the question (attended), else the default (`--yes`), else an error naming the flag. */
-  async answer<T>(flag: keyof InitFlags, ask: (p: Prompter) => Promise<T>, fallback?: T): Promise<T> {
-    const given = this.flags[flag];
-    if (given !== undefined) return given as T;
-    if (this.prompter !== undefined) return ask(this.prompter);
-    if (fallback !== undefined) return fallback;
-    throw new HonoroitError("BAD_ARGUMENT", `--${kebab(flag)} is needed: unattended (--yes or no terminal), every answer without a default needs its flag; nothing was written`);
-  }
-
-  /** A question with no flag of its own (attended only). */
-  ask<T>(question: (p: Prompter) => Promise<T>): Promise<T> {
-    if (this.prompter === undefined) throw new Error("a question was asked unattended");
-    return question(this.prompter);
-  }
-
-  /** Runs `attempt` until it succeeds; attended, a refusal is shown and the questions asked again. */
-  async until<T>(attempt: (first: boolean) => Promise<T>): Promise<T> {
-    for (let first = true; ; first = false) {
-      try {
-        return await attempt(first);
-      } catch (error) {
-        if (this.prompter === undefined || !(error instanceof HonoroitError)) throw error;
-        this.prompter.note(`✗ ${error.message}`);
-      }
-    }
-  }
-
-  /** A flag's value the first time only: after a refusal, the person is asked instead. */
-  withFlags(first: boolean): Wizard {
-    return first || this.prompter === undefined ? this : new Wizard(this.prompter, {});
-  }
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-async function secretFromFile(file: string, what: string): Promise<string> {
-  try {
-    const text = (await readFile(file, "utf8")).replace(/\r?\n$/, "");
-    if (text === "") throw new HonoroitError("BAD_ARGUMENT", `${file} (${what}) is empty`);
-    return text;
-  } catch (error) {
-    if (error instanceof HonoroitError) throw error;
-    throw new HonoroitError("BAD_ARGUMENT", `cannot read ${what} from ${file}: ${messageOf(error)}`);
-  }
-}
 
 const AUTH_FILE_FLAGS: Readonly<Record<AuthMethod, "passwordFile" | "tokenFile" | "sharedSecretFile">> = {
   password: "passwordFile",
@@ -263,6 +155,8 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
   answers["db.dsn"] = storage.dsn;
   done(`database ready (${storage.dialect === "sqlite" ? storage.where : "PostgreSQL"}), the bot's session kept in it`);
 
+  await askRedmine(w, answers, done);
+
   const port = await w.until(async (first) => {
     const raw = await w.withFlags(first).answer("port", (p) => p.input({ message: "HTTP port for /_health and /metrics (on this machine only)", default: "8080", validate: validateWith("port") }), "8080");
     const ok = validateWith("port")(raw);
@@ -346,7 +240,9 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
       });
       await writeConfigFile(file, setup.answers);
       const bin = binaryPath();
-      const unit = systemdUnit({ node: process.execPath, bin, config: file, dir: path.dirname(file) });
+      // bin/honoroit sits one folder below the package's README.
+      const readme = path.join(path.dirname(path.dirname(bin)), "README.md");
+      const unit = systemdUnit({ node: process.execPath, bin, config: file, dir: path.dirname(file), readme: path.isAbsolute(bin) && existsSync(readme) ? readme : undefined });
       // Attended, each check was shown as it passed, between the questions: not again here.
       const lines = [...(prompter === undefined ? setup.lines : []), `✓ wrote ${file} (mode 0600)`];
       const systemd = typeof options["systemd"] === "string" ? path.resolve(options["systemd"]) : undefined;
@@ -358,7 +254,7 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
       }
       if (bin.includes(`${path.sep}_npx${path.sep}`)) lines.push("note: this copy runs from npx's cache; install it (npm install -g honoroit) so that the unit's path stays valid");
       lines.push(`next: honoroit --config ${file} serve`);
-      return { kind: "lines", lines, json: { file, systemd: systemd ?? null, homeserver: setup.answers.homeserver, roomId: setup.answers.roomId } };
+      return { kind: "lines", lines, json: { file, systemd: systemd ?? null, homeserver: setup.answers.homeserver, roomId: setup.answers.roomId, redmineProject: setup.answers["redmine.project"] ?? null } };
     },
   };
 }
