@@ -16,6 +16,8 @@ export default tseslint.config(
       "@typescript-eslint/no-confusing-void-expression": "off",
       "@typescript-eslint/no-extraneous-class": "off",
       "no-console": "off",
+      // `const { dropped: _dropped, ...kept } = o` leaves a key out of a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, varsIgnorePattern: "^_" }],
     },
   },
   {

@@ -2,11 +2,16 @@ import type { EventId, RoomId, UserId } from "./ids.ts";
 
 /** A file, image, audio or video attached to a message (same media id on both sides). */
 export interface MediaRef {
-  /** `mxc://` URI of unencrypted media. */
+  /** `mxc://` URI of the file (its ciphertext when `encryption` is set). */
   readonly url: string;
   readonly filename?: string;
   /** The event's `info` block (mimetype, size, w/h, duration, thumbnail), copied as is. */
   readonly info?: Readonly<Record<string, unknown>>;
+  /**
+   * An encrypted file's keys (the event's `file` block without its url: key, iv, hashes, v).
+   * Opaque to the core; the Matrix adapter decides what a room may carry.
+   */
+  readonly encryption?: Readonly<Record<string, unknown>>;
 }
 
 /** The msgtypes whose `url` is a file to copy; any other msgtype is relayed as text. */

@@ -3,8 +3,8 @@ import type { EventId, TicketId, UserId } from "./ids.ts";
 import type { NewJob, StoreScope } from "./ports.ts";
 
 /**
- * A file sent with a message (unencrypted media only), with what a subscriber needs to fetch
- * and name it long after the message, across restarts.
+ * A file sent with a message, with what a subscriber needs to fetch and name it long after
+ * the message, across restarts (and, for a file sent in an encrypted room, to decrypt it).
  */
 export interface TicketFile {
   /** The `mxc://` URI of the file. */
@@ -13,6 +13,8 @@ export interface TicketFile {
   readonly mimetype?: string;
   /** The size the sender's client declared, in bytes. */
   readonly size?: number;
+  /** The keys of a file sent in an encrypted room (see MediaRef). */
+  readonly encryption?: Readonly<Record<string, unknown>>;
 }
 
 /** What happened to a ticket, for subscribers such as an issue tracker. */
@@ -60,5 +62,6 @@ export function ticketFileOf(content: MessageBody): TicketFile | undefined {
     name,
     ...(typeof mimetype === "string" && mimetype !== "" ? { mimetype } : {}),
     ...(typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
+    ...(media.encryption === undefined ? {} : { encryption: media.encryption }),
   };
 }

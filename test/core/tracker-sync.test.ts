@@ -129,9 +129,12 @@ class FakeTracker implements IssueTracker {
 class FakeMedia implements MediaSource {
   readonly files = new Map<string, Uint8Array>();
   readonly downloads: string[] = [];
+  /** The keys each download was given, for files sent in encrypted rooms. */
+  readonly keys: (Readonly<Record<string, unknown>> | undefined)[] = [];
   down = false;
-  download(mxc: string, maxBytes: number): Promise<Uint8Array> {
+  download(mxc: string, maxBytes: number, encryption?: Readonly<Record<string, unknown>>): Promise<Uint8Array> {
     this.downloads.push(mxc);
+    this.keys.push(encryption);
     if (this.down) return Promise.reject(new HonoroitError("UNREACHABLE", "homeserver unreachable"));
     const bytes = this.files.get(mxc);
     if (bytes === undefined) return Promise.reject(new RefusedError(`the homeserver refused ${mxc} (M_NOT_FOUND: Not found)`, { errcode: "M_NOT_FOUND", status: 404 }));
@@ -305,13 +308,15 @@ describe("tracker sync: files → attachments", () => {
     assert.equal(issue.notes.filter((n) => n.text.includes("cat again.png")).length, 1);
   });
 
-  it("an encrypted file (no mxc url) is its name in the note, as before", async () => {
+  it("a file sent in an encrypted room is fetched with its keys (from the job, across restarts) and attached", async () => {
     const w = await world();
     const { issue } = await openWithIssue(w);
-    await w.desk.handle(w.message(ROOM, ALICE, { msgtype: "m.file", body: "secret.pdf" }));
+    const keys = { key: { k: "K" }, iv: "IV", hashes: { sha256: "H" }, v: "v2" };
+    w.media.files.set("mxc://example.com/secret", bytes("%PDF secret"));
+    await w.desk.handle(w.message(ROOM, ALICE, { msgtype: "m.file", body: "secret.pdf", media: { url: "mxc://example.com/secret", encryption: keys } }));
     await w.drain();
-    assert.deepEqual(issue.notes.map((n) => n.text).slice(1), [`${ALICE} (customer):\n\nsecret.pdf`]);
-    assert.deepEqual(w.media.downloads, []);
+    assert.deepEqual(w.media.keys, [keys]);
+    assert.deepEqual(issue.attachments.map((a) => [a.filename, Buffer.from(a.bytes).toString()]), [["secret.pdf", "%PDF secret"]]);
   });
 
   it("what a job carries of a file: its mxc, its name (filename, else the body), type and declared size", () => {
@@ -322,6 +327,7 @@ describe("tracker sync: files → attachments", () => {
       { content: { msgtype: "m.text", body: "hi" }, expected: undefined },
       { content: { msgtype: "m.notice", body: "n", media: { url: "mxc://a/n" } }, expected: undefined },
       { content: { msgtype: "m.file", body: "f", media: { url: "https://example.com/f" } }, expected: undefined },
+      { content: { msgtype: "m.file", body: "s.pdf", media: { url: "mxc://a/s", encryption: { iv: "IV" } } }, expected: { mxc: "mxc://a/s", name: "s.pdf", encryption: { iv: "IV" } } },
     ];
     for (const { content, expected } of cases) assert.deepEqual(ticketFileOf(content), expected, JSON.stringify(content));
   });

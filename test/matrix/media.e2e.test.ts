@@ -9,6 +9,7 @@ import type { Logger, Store } from "../../src/core/ports.ts";
 import { loginOnce, savedSession } from "../../src/adapters/matrix/login.ts";
 import { MatrixMediaSource, parseMxc } from "../../src/adapters/matrix/media.ts";
 import { openStore } from "../../src/adapters/storage/open-store.ts";
+import { encryptFile } from "../support/attachments.ts";
 import { registerUser, skipUnlessSynapse, uniqueName, type SynapseEnv } from "../support/synapse.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -83,5 +84,24 @@ describe("media from the homeserver", { timeout: 60_000 }, () => {
     assert.match(await cause(stale.download(mxc, 5_000)), /^not-ready: .*M_UNKNOWN_TOKEN/);
     const down = source(() => Promise.resolve({ ...session, homeserver: "http://127.0.0.1:9" }));
     assert.match(await cause(down.download(mxc, 5_000)), /^unavailable: the homeserver is unreachable/);
+  });
+
+  it("decrypts a file sent in an encrypted room with its keys, refuses one that does not match them, and uploads as the bot", async (t) => {
+    const hs = skipUnlessSynapse(t);
+    if (hs === undefined) return;
+    const user = await registerUser(hs, uniqueName("sender"), PASSWORD);
+    const plain = Buffer.from(randomBytes(70_000));
+    const { ciphertext, keys } = encryptFile(plain);
+    const mxc = await upload(hs, user.accessToken, ciphertext, "secret.bin");
+    const media = source(() => Promise.resolve({ homeserver: hs.url, accessToken: user.accessToken }));
+
+    assert.deepEqual(Buffer.from(await media.download(mxc, 100_000, keys)), plain);
+    const tampered = await upload(hs, user.accessToken, Buffer.concat([ciphertext, Buffer.from("x")]), "tampered.bin");
+    const error = await media.download(tampered, 100_000, keys).then(() => undefined, (e: unknown) => e);
+    assert.equal(failureCause(error), "final");
+    assert.match(messageOf(error), /^the file does not decrypt with its keys/);
+
+    const again = await media.upload(plain, "application/octet-stream", "plain.bin");
+    assert.deepEqual(Buffer.from(await media.download(again, 100_000)), plain);
   });
 });

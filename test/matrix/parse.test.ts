@@ -75,8 +75,17 @@ const cases: readonly { name: string; raw: unknown; expected: IncomingEvent | un
     }),
   },
   {
-    name: "encrypted media (file, no url) has no media",
-    raw: ev({ content: { msgtype: "m.file", body: "secret.pdf", file: { url: "mxc://example.com/x", key: {} } } }),
+    name: "encrypted media (file, no url): its url, and its keys kept apart",
+    raw: ev({ content: { msgtype: "m.file", body: "secret.pdf", file: { url: "mxc://example.com/x", key: { k: "K" }, iv: "IV", hashes: { sha256: "H" }, v: "v2" } } }),
+    expected: E({
+      ...base,
+      type: "message",
+      content: { msgtype: "m.file", body: "secret.pdf", media: { url: "mxc://example.com/x", encryption: { key: { k: "K" }, iv: "IV", hashes: { sha256: "H" }, v: "v2" } } },
+    }),
+  },
+  {
+    name: "encrypted media whose file has no mxc url has no media",
+    raw: ev({ content: { msgtype: "m.file", body: "secret.pdf", file: { url: "https://example.com/x", key: {} }, url: "mxc://example.com/decoy" } }),
     expected: E({ ...base, type: "message", content: { msgtype: "m.file", body: "secret.pdf" } }),
   },
   {

@@ -43,6 +43,11 @@ const cases: readonly { name: string; message: OutgoingMessage; content: EventCo
     },
   },
   {
+    name: "an encrypted file: its keys and url as `file`, no plain url",
+    message: { msgtype: "m.file", body: "f", media: { url: "mxc://example.com/f", encryption: { key: { k: "K" }, iv: "IV", hashes: { sha256: "H" }, v: "v2" } } },
+    content: { msgtype: "m.file", body: "f", file: { key: { k: "K" }, iv: "IV", hashes: { sha256: "H" }, v: "v2", url: "mxc://example.com/f" }, "m.mentions": { user_ids: [] } },
+  },
+  {
     name: "media without info",
     message: { msgtype: "m.file", body: "f", media: { url: "mxc://example.com/f" } },
     content: { msgtype: "m.file", body: "f", url: "mxc://example.com/f", "m.mentions": { user_ids: [] } },

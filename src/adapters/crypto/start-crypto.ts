@@ -9,6 +9,8 @@ import { CryptoStage } from "./crypto-stage.ts";
 import type { UndecryptableMetrics } from "./crypto-stage.ts";
 import type { CryptoPersistenceHealth } from "./crypto-persistence.ts";
 import { EncryptedRooms } from "./encrypted-rooms.ts";
+import { MediaCarrier } from "./media-carrier.ts";
+import type { MediaRepository } from "./media-carrier.ts";
 import { OlmEngine } from "./olm-engine.ts";
 import { RoomEncryptor } from "./room-encryptor.ts";
 
@@ -29,7 +31,16 @@ export interface Encryption {
   close(): void;
 }
 
-export async function startEncryption(api: MatrixApi, userId: string, deviceId: string, logger: Logger, options: EncryptionOptions): Promise<Encryption> {
+/** The bot's device and what encryption reaches the homeserver with. */
+export interface EncryptionContext {
+  readonly api: MatrixApi;
+  readonly media: MediaRepository;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly logger: Logger;
+}
+
+export async function startEncryption({ api, media, userId, deviceId, logger }: EncryptionContext, options: EncryptionOptions): Promise<Encryption> {
   const engine = await OlmEngine.start({ api, store: options.store, secret: options.secret, userId, deviceId, logger });
   const rooms = new EncryptedRooms(api);
   const stage = new CryptoStage({
@@ -39,5 +50,5 @@ export async function startEncryption(api: MatrixApi, userId: string, deviceId: 
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
-  return { stage, seal: new RoomEncryptor(engine, rooms), health: () => engine.health(), close: () => engine.close() };
+  return { stage, seal: new RoomEncryptor(engine, rooms, new MediaCarrier(rooms, media, logger)), health: () => engine.health(), close: () => engine.close() };
 }

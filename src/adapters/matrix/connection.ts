@@ -4,6 +4,7 @@ import type { RoomId, UserId } from "../../core/ids.ts";
 import type { SyncState } from "../../core/ports.ts";
 import { MatrixApi } from "./api.ts";
 import { login, loginOnce, type LoginOptions } from "./login.ts";
+import { MatrixMediaSource } from "./media.ts";
 import { MatrixMessenger } from "./messenger.ts";
 import { SyncPipeline } from "./sync-pipeline.ts";
 import type { PipelineMetrics } from "../../core/ports.ts";
@@ -51,10 +52,12 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     signal,
     ...(retry ? {} : { maxAttempts: 3 }),
   });
+  // Files in encrypted rooms are decrypted for plain ones with the bot's own session.
+  const media = new MatrixMediaSource({ session: () => Promise.resolve({ homeserver: session.homeserver, accessToken: session.accessToken }) });
   // Loaded only when enabled: the crypto machine is a sizeable WebAssembly module.
   const encryption = options.encryption === undefined
     ? undefined
-    : await (await import("../crypto/start-crypto.ts")).startEncryption(api, session.userId, session.deviceId, options.logger, options.encryption);
+    : await (await import("../crypto/start-crypto.ts")).startEncryption({ api, media, userId: session.userId, deviceId: session.deviceId, logger: options.logger }, options.encryption);
   const messenger = new MatrixMessenger(api, session.userId, options.logger, encryption?.seal);
   const sync = new SyncPipeline({
     api,
@@ -77,6 +80,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
       controller.abort();
       await sync.stopped();
       encryption?.close();
+      await media.close();
     },
   };
 }

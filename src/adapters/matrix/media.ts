@@ -1,7 +1,8 @@
 // Files from the homeserver's media repository, with the bot's access token: the
 // authenticated media API (GET /_matrix/client/v1/media/download/{serverName}/{mediaId},
 // Matrix 1.11), or the older unauthenticated /_matrix/media/v3 one on a homeserver that does
-// not know it. Uses undici directly (the SDK's HTTP client reads JSON, not bytes).
+// not know it; files sent in encrypted rooms decrypted with their keys. Uploads go to
+// /_matrix/media/v3/upload. Uses undici directly (the SDK's HTTP client reads JSON, not bytes).
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import { HonoroitError, RefusedError } from "../../core/errors.ts";
 import type { MediaSource } from "../../core/ports/media.ts";
@@ -38,10 +39,50 @@ export class MatrixMediaSource implements MediaSource {
     this.agent = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, connections: 2 });
   }
 
-  async download(mxc: string, maxBytes: number): Promise<Uint8Array> {
-    const { server, mediaId } = parseMxc(mxc);
+  async download(mxc: string, maxBytes: number, encryption?: Readonly<Record<string, unknown>>): Promise<Uint8Array> {
+    const bytes = await this.fetchFile(mxc, maxBytes);
+    if (encryption === undefined) return bytes;
+    // Loaded only for an encrypted file: the crypto module is sizeable.
+    return (await import("../crypto/attachment.ts")).decryptAttachment(bytes, encryption);
+  }
+
+  /** Uploads a file as the bot; returns its `mxc://` URI. */
+  async upload(bytes: Uint8Array, contentType: string, filename: string | undefined): Promise<string> {
+    const session = await this.requireSession();
+    const query = filename === undefined ? "" : `?filename=${encodeURIComponent(filename)}`;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${session.homeserver.replace(/\/+$/, "")}/_matrix/media/v3/upload${query}`, {
+        method: "POST",
+        dispatcher: this.agent,
+        headers: { authorization: `Bearer ${session.accessToken}`, "content-type": contentType },
+        body: bytes,
+      });
+    } catch (error) {
+      const what = error instanceof undiciErrors.UndiciError ? error.message : String(error);
+      throw new HonoroitError("UNREACHABLE", `the homeserver is unreachable for a file upload (${what})`, { cause: error });
+    }
+    const text = await response.body.text().catch(() => "");
+    if (response.statusCode !== 200) throw failure({ kind: "error", status: response.statusCode, ...matrixError(text) }, "the upload");
+    let uri: unknown;
+    try {
+      uri = (JSON.parse(text) as { content_uri?: unknown }).content_uri;
+    } catch {
+      uri = undefined;
+    }
+    if (typeof uri !== "string" || !uri.startsWith("mxc://")) throw new HonoroitError("UNREACHABLE", "the homeserver answered a file upload without a content_uri");
+    return uri;
+  }
+
+  private async requireSession(): Promise<MediaSession> {
     const session = await this.options.session();
-    if (session === undefined) throw new HonoroitError("NOT_READY", "the bot has not logged in to Matrix yet, so it cannot fetch files");
+    if (session === undefined) throw new HonoroitError("NOT_READY", "the bot has not logged in to Matrix yet, so it cannot fetch or send files");
+    return session;
+  }
+
+  private async fetchFile(mxc: string, maxBytes: number): Promise<Uint8Array> {
+    const { server, mediaId } = parseMxc(mxc);
+    const session = await this.requireSession();
     const id = `${encodeURIComponent(server)}/${encodeURIComponent(mediaId)}`;
     const base = session.homeserver.replace(/\/+$/, "");
     const answer = await this.get(`${base}/_matrix/client/v1/media/download/${id}`, session.accessToken, maxBytes);

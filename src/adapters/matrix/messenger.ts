@@ -16,6 +16,8 @@ import type { EventContent } from "./render.ts";
 /** Turns an event into what goes out in `room` (encrypted in an encrypted room). */
 export interface OutgoingSeal {
   seal(room: string, type: string, content: EventContent): Promise<{ type: string; content: EventContent }>;
+  /** The message with its file as `room` can show it (an encrypted file decrypted for a plain room). */
+  carry(room: string, message: OutgoingMessage): Promise<OutgoingMessage>;
 }
 
 /** The transaction id for an idempotency key: the same key, the same id, on every run. */
@@ -35,12 +37,12 @@ export class MatrixMessenger implements Messenger {
     private readonly encryption?: OutgoingSeal,
   ) {}
 
-  send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
-    return this.sendEvent(room, "m.room.message", renderMessage(message), key);
+  async send(room: RoomId, message: OutgoingMessage, key: string): Promise<EventId> {
+    return this.sendEvent(room, "m.room.message", renderMessage(await this.carry(room, message)), key);
   }
 
-  edit(room: RoomId, target: EventId, message: OutgoingMessage, key: string): Promise<EventId> {
-    return this.sendEvent(room, "m.room.message", renderEdit(target, message), key);
+  async edit(room: RoomId, target: EventId, message: OutgoingMessage, key: string): Promise<EventId> {
+    return this.sendEvent(room, "m.room.message", renderEdit(target, await this.carry(room, message)), key);
   }
 
   react(room: RoomId, target: EventId, reaction: string, key: string): Promise<EventId> {
@@ -169,6 +171,15 @@ export class MatrixMessenger implements Messenger {
       }
     }
     return result;
+  }
+
+  private async carry(room: RoomId, message: OutgoingMessage): Promise<OutgoingMessage> {
+    if (this.encryption === undefined || message.media === undefined) return message;
+    try {
+      return await this.encryption.carry(room, message);
+    } catch (error) {
+      throw await this.explainRefusal(room, error);
+    }
   }
 
   private async sendEvent(room: RoomId, type: string, content: EventContent, key: string): Promise<EventId> {

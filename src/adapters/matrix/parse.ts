@@ -140,16 +140,23 @@ function messageBody(content: JsonObject): MessageBody | undefined {
   };
 }
 
-// Only unencrypted media: encrypted files carry `file` (with keys) instead of `url`.
+// A plain file has `url`; an encrypted one has `file`, its url beside its key, iv and hashes.
 function mediaOf(content: JsonObject): MediaRef | undefined {
-  const url = stringAt(content, "url");
+  const file = objectAt(content, "file");
+  const url = file === undefined ? stringAt(content, "url") : stringAt(file, "url");
   if (url?.startsWith("mxc://") !== true) return undefined;
   const filename = stringAt(content, "filename");
   const info = objectAt(content, "info");
+  let encryption: JsonObject | undefined;
+  if (file !== undefined) {
+    const { url: _url, ...keys } = file;
+    encryption = keys;
+  }
   return {
     url,
     ...(filename === undefined ? {} : { filename }),
     ...(info === undefined ? {} : { info: { ...info } }),
+    ...(encryption === undefined ? {} : { encryption }),
   };
 }
 

@@ -53,7 +53,8 @@ function bodyContent(message: OutgoingMessage, prefix: string): EventContent {
   }
   const media = message.media;
   if (media !== undefined) {
-    content["url"] = media.url;
+    if (media.encryption === undefined) content["url"] = media.url;
+    else content["file"] = { ...media.encryption, url: media.url };
     if (media.info !== undefined) content["info"] = { ...media.info };
     if (media.filename !== undefined) content["filename"] = media.filename;
   }

@@ -142,7 +142,7 @@ async function carryFile(deps: HelpdeskDeps, sync: TrackerSyncDeps, ticket: Tick
   }
   let bytes: Uint8Array;
   try {
-    bytes = await sync.media.download(file.mxc, MAX_ATTACHMENT_BYTES);
+    bytes = await sync.media.download(file.mxc, MAX_ATTACHMENT_BYTES, file.encryption);
   } catch (error) {
     if (!isRefusal(error)) throw error;
     deps.logger.warn("a file sent in a request could not be fetched for Redmine", { ticket: ticket.id, file: file.mxc, error: messageOf(error) });
