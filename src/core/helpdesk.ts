@@ -7,6 +7,7 @@ import { fillTemplate, matchesUserPattern } from "./options.ts";
 import type { Ticket } from "./ticket.ts";
 import { automaticMessage, operatorsNotice, threadNotice } from "./usecases/notices.ts";
 import { ensureOpenTicket } from "./usecases/open-ticket.ts";
+import { handleUndecryptable } from "./usecases/undecryptable.ts";
 import { relayCustomerMessage, relayEdit, relayOperatorMessage, relayReaction, relayRedaction } from "./usecases/relay.ts";
 
 /** Runs chat commands (`!ho …`) from the operators room; provided by the chat front end. */
@@ -136,6 +137,9 @@ export class Helpdesk {
       case "redaction":
         await relayRedaction(deps, event);
         return;
+      case "undecryptable":
+        await handleUndecryptable(deps, event);
+        return;
       default:
         return;
     }
@@ -172,9 +176,7 @@ export class Helpdesk {
         await this.onMembership(event);
         return;
       case "undecryptable":
-        if (deps.encryptionWarning) {
-          await automaticMessage(deps, event.room, deps.options.get("text.greetings.before.encryption"), `encryption:${event.room}`);
-        }
+        await handleUndecryptable(deps, event);
         return;
       default:
         return;

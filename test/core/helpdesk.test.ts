@@ -108,6 +108,26 @@ describe("helpdesk: opening and relaying", () => {
     assert.deepEqual(h.messenger.sentTo(ROOM_A).map((m) => m.body), [h.deps.options.get("text.greetings.before.encryption")]);
   });
 
+  it("tells a request's thread of each customer message it cannot decrypt, and the operators room of an operator's", async () => {
+    const h = await makeHelpdesk();
+    await h.helpdesk.handle(h.message(ROOM_A, ALICE, "hello"));
+    const root = (await h.store.tickets.findOpenByRoom(ROOM_A))?.threadRoot;
+    assert.ok(root !== undefined && root !== null);
+    for (const id of ["$enc1", "$enc2"]) {
+      await h.helpdesk.handle({ type: "undecryptable", room: ROOM_A, sender: ALICE, eventId: id as EventId, ts: new Date() });
+    }
+    const notices = h.messenger.sentTo(OPS).filter((m) => m.msgtype === "m.notice" && m.body.includes("could not be decrypted"));
+    assert.equal(notices.length, 2);
+    assert.equal(notices[0]?.body, "A message from @alice:example.com could not be decrypted (its keys did not reach the bot); it is missing from this thread.");
+    assert.deepEqual(notices.map((n) => n.threadRoot), [root, root]);
+
+    await h.helpdesk.handle({ type: "undecryptable", room: OPS, sender: OPERATOR, eventId: "$enc3" as EventId, ts: new Date() });
+    const last = h.messenger.sentTo(OPS).at(-1);
+    assert.equal(last?.body, "A message from @op:example.com in this room could not be decrypted (its keys did not reach the bot), so it was not acted on. Please send it again.");
+    assert.equal(last.threadRoot, undefined);
+    assert.equal(h.messenger.sentTo(ROOM_A).filter((m) => m.body === h.deps.options.get("text.greetings.before.encryption")).length, 1, "the customer is asked once");
+  });
+
   it("relays media as media with the same mxc", async () => {
     const h = await makeHelpdesk();
     await h.helpdesk.handle(h.message(ROOM_A, ALICE, { msgtype: "m.image", body: "cat.png", media: { url: "mxc://example.com/cat", info: { mimetype: "image/png" } } }));

@@ -2,72 +2,13 @@
 // on matrix-js-sdk with Rust crypto, an encrypted direct chat and an encrypted operators room.
 // What is asserted is what they read: decrypted text, once each, from one bot device.
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, it } from "node:test";
-import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Preset } from "matrix-js-sdk";
 import type { MatrixEvent } from "matrix-js-sdk";
-import { cryptoPerson, deviceIdsOf, encryptedDm, MEGOLM, readableBodies, shownEvents, unreadable, waitForShown } from "../support/crypto-client.ts";
-import type { CryptoPerson } from "../support/crypto-client.ts";
-import { freshDatabase } from "../support/postgres.ts";
-import { freePort, ServeProcess } from "../support/serve-process.ts";
-import { registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor } from "../support/synapse.ts";
-import type { SynapseEnv } from "../support/synapse.ts";
-
-const PASSWORD = "e2e password that is long enough";
-
-interface EncryptedWorld {
-  readonly hs: SynapseEnv;
-  readonly bot: string;
-  readonly operator: CryptoPerson;
-  readonly customer: CryptoPerson;
-  readonly opsRoom: string;
-  readonly env: Record<string, string>;
-  start(): Promise<ServeProcess>;
-}
-
-async function encryptedWorld(t: TestContext, database: "sqlite" | "postgres"): Promise<EncryptedWorld | undefined> {
-  const hs = skipUnlessSynapse(t);
-  if (hs === undefined) return undefined;
-  const serves: ServeProcess[] = [];
-  const people: CryptoPerson[] = [];
-  t.after(async () => {
-    for (const s of serves) await s.stop("SIGKILL");
-    for (const p of people) stopClient(p.client);
-  });
-  const botName = uniqueName("honoroit");
-  const bot = (await registerUser(hs, botName, PASSWORD)).userId;
-  const operator = await cryptoPerson(hs, "operator", "Olga Operator", PASSWORD);
-  const customer = await cryptoPerson(hs, "customer", "Alice Customer", PASSWORD);
-  people.push(operator, customer);
-  const { room_id: opsRoom } = await operator.client.createRoom({ name: "Support", preset: Preset.PrivateChat, invite: [bot], initial_state: [MEGOLM] });
-  const dir = await mkdtemp(path.join(tmpdir(), "honoroit-e2ee-"));
-  let db: Record<string, string> = { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };
-  if (database === "postgres") {
-    const dsn = await freshDatabase(t);
-    if (dsn === undefined) return undefined;
-    db = { HONOROIT_DB_DIALECT: "postgres", HONOROIT_DB_DSN: dsn };
-  }
-  const env = {
-    HONOROIT_HOMESERVER: hs.url,
-    HONOROIT_LOGIN: botName,
-    HONOROIT_PASSWORD: PASSWORD,
-    HONOROIT_ROOMID: opsRoom,
-    HONOROIT_DATA_SECRET: "an e2e data secret of 32 bytes!!",
-    HONOROIT_PORT: String(await freePort()),
-    HONOROIT_LOGLEVEL: "debug",
-    ...db,
-  };
-  const start = async (): Promise<ServeProcess> => {
-    const serve = await ServeProcess.start(env);
-    serves.push(serve);
-    return serve;
-  };
-  return { hs, bot, operator, customer, opsRoom, env, start };
-}
+import { cryptoClient, deviceIdsOf, encryptedDm, readableBodies, shownEvents, unreadable, waitForShown } from "../support/crypto-client.ts";
+import { encryptedWorld, PASSWORD } from "../support/encrypted-world.ts";
+import type { EncryptedWorld } from "../support/encrypted-world.ts";
+import { stopClient, waitFor } from "../support/synapse.ts";
 
 interface Relation { rel_type?: string; event_id?: string }
 const rel = (ev: MatrixEvent): Relation => {
@@ -123,6 +64,50 @@ describe("end-to-end encryption against Synapse", { timeout: 300_000 }, () => {
     assert.equal((await deviceIdsOf(w.customer.client, w.bot)).length, 1, "the bot kept one device");
     assert.equal(unreadable(w.customer.client, dm, w.bot), 0, "the customer can read everything the bot sent");
     assert.equal(unreadable(w.operator.client, w.opsRoom, w.bot), 0, "the operators can read everything the bot posted");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  it("relays edits, reactions and redactions in encrypted rooms, and a customer's second device reads the next reply", async (t) => {
+    const w = await encryptedWorld(t, "sqlite");
+    if (w === undefined) return;
+    const serve = await w.start();
+    await waitFor(() => (w.operator.client.getRoom(w.opsRoom)?.getMember(w.bot)?.membership === "join" ? true : undefined), { what: "the bot to join the operators room", timeoutMs: 30_000 });
+    const dm = await encryptedDm(w.customer, w.bot);
+    const { event_id: first } = await w.customer.client.sendTextMessage(dm, "msg 1: the printer smokes");
+    const root = await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && body(e).startsWith("[OPEN]"), "the thread root");
+    const rootId = root.getId() ?? "";
+    const copy = await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && rel(e).event_id === rootId && body(e).endsWith("msg 1: the printer smokes"), "the copy in the thread");
+    const copyId = copy.getId() ?? "";
+
+    // The customer corrects her message: the operators see the copy edited.
+    await w.customer.client.sendEvent(dm, "m.room.message" as never, {
+      msgtype: "m.text",
+      body: "* msg 1: the printer smokes a lot",
+      "m.new_content": { msgtype: "m.text", body: "msg 1: the printer smokes a lot" },
+      "m.relates_to": { rel_type: "m.replace", event_id: first },
+    } as never);
+    const edit = await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && rel(e).rel_type === "m.replace" && rel(e).event_id === copyId, "the copy edited");
+    assert.ok(edit.isEncrypted());
+    assert.match((edit.getContent()["m.new_content"] as { body: string }).body, /smokes a lot$/);
+
+    // The operator reacts to the copy: the customer sees the reaction on her own message.
+    await w.operator.client.sendEvent(w.opsRoom, "m.reaction" as never, { "m.relates_to": { rel_type: "m.annotation", event_id: copyId, key: "👀" } } as never);
+    const reaction = await waitForShown(w.customer.client, dm, (e) => e.getSender() === w.bot && e.getType() === "m.reaction", "the reaction in the customer's chat");
+    assert.deepEqual({ target: rel(reaction).event_id, key: (reaction.getRelation())?.key }, { target: first, key: "👀" });
+
+    // She takes a message back: its copy is redacted too.
+    const { event_id: oops } = await w.customer.client.sendTextMessage(dm, "msg 2: my password is hunter2");
+    const oopsCopy = await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && body(e).endsWith("msg 2: my password is hunter2"), "the copy of msg 2");
+    await w.customer.client.redactEvent(dm, oops);
+    await waitFor(() => (oopsCopy.isRedacted() ? true : undefined), { what: "the copy of the taken-back message to be redacted", timeoutMs: 30_000, intervalMs: 200 });
+
+    // A second device of the customer's joins mid-request: it reads the bot's next reply.
+    const second = await cryptoClient(w.hs, w.customer.localpart, PASSWORD);
+    t.after(() => stopClient(second));
+    await waitFor(async () => ((await deviceIdsOf(w.operator.client, w.customer.userId)).length === 2 ? true : undefined), { what: "the customer's second device to be known", timeoutMs: 30_000, intervalMs: 300 });
+    await operatorReplies(w, rootId, "reply 1: unplug it now");
+    const onSecond = await waitForShown(second, dm, (e) => e.getSender() === w.bot && body(e) === "reply 1: unplug it now", "the reply on the customer's second device", 45_000);
+    assert.ok(onSecond.isEncrypted());
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 

@@ -59,7 +59,7 @@ export class CryptoStage implements SyncStage {
     try {
       const clear = await this.options.engine.decrypt(room, raw);
       if (this.failing.delete(id)) metrics?.undecryptable("decrypted_late");
-      return { ...raw, type: clear.type, content: isObject(clear.content) ? clear.content : {} };
+      return { ...raw, type: clear.type, content: withRelation(isObject(clear.content) ? clear.content : {}, objectAt(raw, "content")) };
     } catch (error) {
       const now = (this.options.now ?? Date.now)();
       const first = this.failing.get(id);
@@ -127,4 +127,15 @@ export function syncChanges(response: JsonObject): SyncChanges {
     oneTimeKeyCounts: counts,
     unusedFallbackKeys: Array.isArray(fallback) ? new Set(strings(fallback)) : undefined,
   };
+}
+
+/**
+ * The decrypted content, with the relation its sender left in clear (a thread, an edit, a
+ * reaction): clients keep `m.relates_to` outside the ciphertext so that servers can group
+ * relations, and some leave it out of the encrypted part.
+ */
+function withRelation(content: JsonObject, wire: JsonObject | undefined): JsonObject {
+  const relation = wire?.["m.relates_to"];
+  if (content["m.relates_to"] !== undefined || !isObject(relation)) return content;
+  return { ...content, "m.relates_to": relation };
 }
