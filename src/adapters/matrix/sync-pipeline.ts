@@ -2,11 +2,9 @@
 // handled; each room's events are handled in order, rooms independently; the sync position is
 // saved only once every event up to it is handled, so a crash replays (the core de-duplicates)
 // rather than loses. An event that cannot be handled now waits in its room and is tried again.
-import type { IncomingEvent } from "../../core/events.ts";
-import { failureCause, messageOf, RefusedError } from "../../core/errors.ts";
+import { messageOf } from "../../core/errors.ts";
 import { parseRoomId } from "../../core/ids.ts";
 import type { RoomId, UserId } from "../../core/ids.ts";
-import type { HandleResult } from "../../core/helpdesk.ts";
 import type { EventInbox, Logger, PipelineMetrics, SyncState } from "../../core/ports.ts";
 import { backoff } from "../../core/timing.ts";
 import { sleep } from "./api.ts";
@@ -15,14 +13,14 @@ import { BatchTracker } from "./batch-tracker.ts";
 import { GapReader } from "./gap.ts";
 import { arrayAt, isObject, numberAt, objectAt, stringAt } from "./json.ts";
 import type { JsonObject } from "./json.ts";
-import { parseInvite, parseTimelineEvent } from "./parse.ts";
+import { parseInvite } from "./parse.ts";
 import { PositionWriter } from "./position-writer.ts";
 import { ThreadLanes } from "./thread-lanes.ts";
-import { RoomScheduler, type StepResult } from "./room-scheduler.ts";
+import { RoomScheduler } from "./room-scheduler.ts";
+import { RoomSteps, type EventHandler, type RoomItem, type WaitingRoom } from "./room-steps.ts";
 import { FIRST_SYNC_FILTER, SyncRequests, type HomeserverStatus } from "./sync-requests.ts";
 
-/** Receives each event, in order per room; throws to have it tried again later. */
-export type EventHandler = (event: IncomingEvent) => Promise<HandleResult | undefined>;
+export type { EventHandler } from "./room-steps.ts";
 
 /**
  * A stage run on every /sync answer, in order, before its room events are parsed: where
@@ -33,14 +31,6 @@ export interface SyncStage {
   beforeRooms(response: JsonObject, signal: AbortSignal | undefined): Promise<boolean>;
   /** The event to parse in place of the one received (e.g. decrypted); called in room order. */
   prepare(room: RoomId, raw: JsonObject): Promise<JsonObject>;
-}
-
-/** A room whose next event (or gap) waits, and why. */
-export interface WaitingRoom {
-  readonly room: string;
-  readonly reason: string;
-  readonly since: Date;
-  readonly attempts: number;
 }
 
 /** The pipeline as `/_health` and `/metrics` see it. */
@@ -80,21 +70,10 @@ export interface SyncPipelineOptions {
   readonly signal?: AbortSignal;
 }
 
-/** An event as received (to be prepared and parsed), or already parsed (an invite). */
-type Source = { readonly raw: JsonObject } | { readonly parsed: IncomingEvent };
-
-type Item =
-  | { readonly kind: "event"; readonly room: RoomId; readonly batch: number; readonly received: number; readonly source: Source; attempts: number }
-  | { readonly kind: "gap"; readonly room: RoomId; readonly batch: number; readonly received: number; readonly reader: GapReader; attempts: number };
-
 /** How fast the count of recent arrivals is forgotten. */
 const INFLOW_HALF_LIFE_MS = 1000;
 /** Recent arrivals (decayed) from which customers count as still writing: a few a second. */
 const LIVE_INFLOW = 5;
-/** Attempts at a gap the homeserver refuses to show before it is given up on (loudly). */
-const REFUSED_GAP_ATTEMPTS = 8;
-/** Attempts at an event whose failure escaped the core as final (a bug) before it is skipped. */
-const FINAL_EVENT_ATTEMPTS = 5;
 
 /**
  * Runs /sync until stopped: invites and each room's timeline go to that room's queue, gaps
@@ -105,14 +84,13 @@ export class SyncPipeline implements EventInbox {
   private readonly pollMs: number;
   private readonly timelineLimit: number;
   private readonly tracker = new BatchTracker();
-  private readonly waiting = new Map<string, WaitingRoom>();
-  private scheduler: RoomScheduler<Item> | undefined;
+  private readonly steps: RoomSteps;
+  private scheduler: RoomScheduler<RoomItem> | undefined;
   private running: Promise<void> | undefined;
   private readonly requests: SyncRequests;
   /** Events from others received lately (decaying: halved every INFLOW_HALF_LIFE_MS). */
   private inflow = 0;
   private inflowAt = performance.now();
-  private skippedGaps = 0;
   private readonly position: PositionWriter;
   private readonly lanes = new ThreadLanes();
 
@@ -121,6 +99,13 @@ export class SyncPipeline implements EventInbox {
     this.timelineLimit = options.timelineLimit ?? 100;
     this.position = new PositionWriter(options.state, options.logger);
     this.requests = new SyncRequests(options.api, options.botUser, options.logger, this.pollMs, this.timelineLimit);
+    this.steps = new RoomSteps({
+      logger: options.logger,
+      metrics: options.metrics,
+      prepare: (room, raw) => this.options.stage?.prepare(room, raw) ?? Promise.resolve(raw),
+      retryBaseMs: options.retryBaseMs ?? 1000,
+      retryWaitingNow: () => this.scheduler?.retryWaitingNow(),
+    });
   }
 
   private get liveCap(): number {
@@ -132,7 +117,7 @@ export class SyncPipeline implements EventInbox {
    * load moderate, so everyone's messages move (a quiet customer's relay is not stuck behind
    * the bot's own sends into the operators room). Once they stop, it catches up at full speed.
    */
-  private adjustCap(scheduler: RoomScheduler<Item>, arrived: number): void {
+  private adjustCap(scheduler: RoomScheduler<RoomItem>, arrived: number): void {
     const now = performance.now();
     this.inflow = this.inflow * 2 ** (-(now - this.inflowAt) / INFLOW_HALF_LIFE_MS) + arrived;
     this.inflowAt = now;
@@ -143,8 +128,8 @@ export class SyncPipeline implements EventInbox {
   health(): SyncHealth {
     return {
       ...this.requests.status,
-      waiting: [...this.waiting.values()],
-      skippedGaps: this.skippedGaps,
+      waiting: this.steps.waitingRooms,
+      skippedGaps: this.steps.skippedGaps,
       queued: this.scheduler?.pending ?? 0,
       inFlight: this.scheduler?.running ?? 0,
     };
@@ -163,9 +148,9 @@ export class SyncPipeline implements EventInbox {
       if (s?.aborted === true) stop();
       s?.addEventListener("abort", stop, { once: true });
     }
-    const scheduler = new RoomScheduler<Item>({
+    const scheduler = new RoomScheduler<RoomItem>({
       maxInFlight: this.liveCap,
-      step: (_key, item) => this.step(item, handler, controller.signal),
+      step: (_key, item) => this.steps.step(item, handler, controller.signal),
       finished: (_room, item) => {
         this.tracker.finish(item.batch);
         this.saveProgress();
@@ -200,7 +185,7 @@ export class SyncPipeline implements EventInbox {
 
   // --- fetching ------------------------------------------------------------------------------
 
-  private async fetch(scheduler: RoomScheduler<Item>, signal: AbortSignal): Promise<void> {
+  private async fetch(scheduler: RoomScheduler<RoomItem>, signal: AbortSignal): Promise<void> {
     let since = await this.options.state.getToken();
     this.position.begin(since, signal);
     if (since === undefined) {
@@ -226,7 +211,7 @@ export class SyncPipeline implements EventInbox {
   }
 
   /** One quick sync without history: queues pending invites; their batch saves the position. */
-  private async firstSync(scheduler: RoomScheduler<Item>, signal: AbortSignal): Promise<string | undefined> {
+  private async firstSync(scheduler: RoomScheduler<RoomItem>, signal: AbortSignal): Promise<string | undefined> {
     const response = await this.requests.sync({ filter: FIRST_SYNC_FILTER, timeout: "0" }, signal);
     if (response === undefined) return undefined;
     const next = stringAt(response, "next_batch");
@@ -258,7 +243,7 @@ export class SyncPipeline implements EventInbox {
     return !signal.aborted;
   }
 
-  private route(scheduler: RoomScheduler<Item>, response: JsonObject, since: string, batch: number): void {
+  private route(scheduler: RoomScheduler<RoomItem>, response: JsonObject, since: string, batch: number): void {
     const rooms = objectAt(response, "rooms");
     this.routeInvites(scheduler, objectAt(rooms, "invite"), batch);
     const received = performance.now();
@@ -293,7 +278,7 @@ export class SyncPipeline implements EventInbox {
     if (newest > 0) this.options.metrics?.syncLag(Math.max(0, Date.now() - newest) / 1000);
   }
 
-  private routeInvites(scheduler: RoomScheduler<Item>, invites: JsonObject | undefined, batch: number): void {
+  private routeInvites(scheduler: RoomScheduler<RoomItem>, invites: JsonObject | undefined, batch: number): void {
     const received = performance.now();
     for (const [id, data] of Object.entries(invites ?? {})) {
       const room = roomIdOf(id);
@@ -304,112 +289,9 @@ export class SyncPipeline implements EventInbox {
     }
   }
 
-  private push(scheduler: RoomScheduler<Item>, key: string, item: Item, lane?: string): void {
+  private push(scheduler: RoomScheduler<RoomItem>, key: string, item: RoomItem, lane?: string): void {
     this.tracker.add(item.batch);
     scheduler.push(key, item, lane);
-  }
-
-  // --- handling -------------------------------------------------------------------------------
-
-  /** One step of a room's head item: one event handled, or one gap page read; never throws. */
-  private async step(item: Item, handler: EventHandler, signal: AbortSignal): Promise<StepResult> {
-    try {
-      return await this.stepOf(item, handler, signal);
-    } catch (error) {
-      // Only a bug gets here (the handler's failures are sorted below): wait, never drop.
-      item.attempts += 1;
-      this.options.logger.error("handling a room's events failed unexpectedly", { room: item.room, error: messageOf(error) });
-      return this.wait(item.room, item, `unexpected: ${messageOf(error)}`);
-    }
-  }
-
-  private async stepOf(item: Item, handler: EventHandler, signal: AbortSignal): Promise<StepResult> {
-    const { room } = item;
-    if (item.kind === "event") return this.handleOne(room, item, item.source, handler);
-    const { reader } = item;
-    const head = reader.buffer[0];
-    if (head !== undefined) {
-      const result = await this.handleOne(room, item, { raw: head }, handler);
-      if (result.kind !== "done") return result;
-      reader.buffer.shift();
-    } else if (!reader.finished) {
-      try {
-        await reader.readPage(signal);
-        item.attempts = 0;
-        this.waiting.delete(room);
-      } catch (error) {
-        return this.gapFailed(room, item, reader, error);
-      }
-    }
-    if (!reader.finished || reader.buffer.length > 0) return { kind: "more" };
-    this.options.logger.info("read a gap in a room's timeline", { room, pages: reader.pages, events: reader.events });
-    return { kind: "done" };
-  }
-
-  private async handleOne(room: RoomId, item: Item, source: Source, handler: EventHandler): Promise<StepResult> {
-    let prepared: JsonObject;
-    try {
-      prepared = "parsed" in source ? {} : await this.prepare(room, source.raw);
-    } catch (error) {
-      item.attempts += 1;
-      this.options.metrics?.eventError("decryption");
-      return this.wait(room, item, `an event could not be decrypted yet: ${messageOf(error)}`);
-    }
-    const event = "parsed" in source ? source.parsed : parseTimelineEvent(room, prepared);
-    if (event === undefined) return { kind: "done" };
-    try {
-      const result = await handler(event);
-      if (this.waiting.delete(room) || event.type === "invite") {
-        // What made others wait may be gone too (e.g. the bot joined the operators room).
-        this.scheduler?.retryWaitingNow();
-      }
-      item.attempts = 0;
-      this.options.metrics?.eventAttempt(result === "failed" ? "failed" : "handled");
-      if (result !== "duplicate") this.options.metrics?.eventHandled((performance.now() - item.received) / 1000);
-      return { kind: "done" };
-    } catch (error) {
-      item.attempts += 1;
-      const cause = failureCause(error);
-      if (cause === "stopping") return { kind: "wait", ms: 1000 };
-      this.options.metrics?.eventError(cause);
-      if (cause === "final" && item.attempts >= FINAL_EVENT_ATTEMPTS) {
-        this.waiting.delete(room);
-        this.options.metrics?.eventAttempt("failed");
-        this.options.logger.error("skipping an event that keeps failing", { room, event: event.eventId, type: event.type, error: messageOf(error) });
-        return { kind: "done" };
-      }
-      this.options.metrics?.eventAttempt("retry");
-      return this.wait(room, item, `${event.type} ${event.eventId}: ${messageOf(error)}`);
-    }
-  }
-
-  private prepare(room: RoomId, raw: JsonObject): Promise<JsonObject> {
-    return this.options.stage?.prepare(room, raw) ?? Promise.resolve(raw);
-  }
-
-  private gapFailed(room: RoomId, item: Item, reader: GapReader, error: unknown): StepResult {
-    item.attempts += 1;
-    const refused = error instanceof RefusedError;
-    if (refused && (reader.gap.left || item.attempts >= REFUSED_GAP_ATTEMPTS)) {
-      // Nothing we can do makes the homeserver show these events: say so, loudly, and go on.
-      this.skippedGaps += 1;
-      this.waiting.delete(room);
-      const why = reader.gap.left ? "the bot is no longer in the room" : `refused ${item.attempts} times`;
-      this.options.logger.error(`events missed in a room cannot be read (${why}); they are not relayed`, { room, error: messageOf(error), pagesRead: reader.pages });
-      return { kind: "done" };
-    }
-    return this.wait(room, item, `missed events cannot be read yet: ${messageOf(error)}`);
-  }
-
-  private wait(room: RoomId, item: Item, reason: string): StepResult {
-    const previous = this.waiting.get(room);
-    this.waiting.set(room, { room, reason, since: previous?.since ?? new Date(), attempts: item.attempts });
-    const ms = backoff(item.attempts - 1, this.options.retryBaseMs ?? 1000, 30_000);
-    // The first failure, then every tenth: a long wait is visible without flooding the log.
-    if (item.attempts === 1 || item.attempts % 10 === 0) {
-      this.options.logger.warn(`a room waits; retrying in ${Math.round(ms / 1000)}s`, { room, attempts: item.attempts, reason });
-    }
-    return { kind: "wait", ms };
   }
 
   // --- the position ----------------------------------------------------------------------------
