@@ -8,6 +8,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   tickets: "List and close customer requests",
   redmine: "Redmine synchronisation",
   config: "Show and change the chat-configurable options",
+  crypto: "End-to-end encryption keys",
 };
 
 export interface ProgramIo {

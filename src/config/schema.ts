@@ -139,6 +139,11 @@ export const CONFIG_SCHEMA = {
     parse: bool(),
     default: false,
   }),
+  recoveryKey: secret({
+    env: "HONOROIT_RECOVERY_KEY",
+    description: "The recovery key `honoroit crypto recovery-key` showed: after losing the database, serve's new device restores the room keys from the account's key backup with it.",
+    parse: text(),
+  }),
   "db.dialect": setting({
     env: "HONOROIT_DB_DIALECT",
     description: "Database: sqlite or postgres (sqlite3 and postgresql are accepted).",

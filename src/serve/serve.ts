@@ -17,6 +17,9 @@ import { HonoroitError, messageOf, RefusedError } from "../core/errors.ts";
 import { sleep } from "../core/timing.ts";
 import { startMonitoring, type ServeMonitoring } from "./monitoring.ts";
 import { startRedmine } from "./redmine.ts";
+import type { UndecryptableMetrics } from "../adapters/crypto/crypto-stage.ts";
+import { keepRecoveryKey } from "../adapters/crypto/recovery-key.ts";
+import type { EncryptionOptions } from "../adapters/crypto/start-crypto.ts";
 
 export interface ServeOptions {
   readonly config: HonoroitConfig;
@@ -175,7 +178,7 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
         signal,
         metrics,
         operatorsRoom: opts.matrix.roomId,
-        ...(config.noEncryption ? {} : { encryption: { store: store.crypto, secret: config.dataSecret ?? undefined, metrics } }),
+        ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, metrics) }),
       });
     } catch (error) {
       // SIGTERM while login waits for the homeserver: nothing is under way, a clean stop.
@@ -260,6 +263,17 @@ class OperatorsRoomCheck {
         this.told = true;
       }
     },
+  };
+}
+
+function encryptionOptions(config: HonoroitConfig, store: Store, metrics: UndecryptableMetrics): EncryptionOptions {
+  const secret = config.dataSecret ?? undefined;
+  return {
+    store: store.crypto,
+    secret,
+    metrics,
+    recoveryKey: config.recoveryKey ?? undefined,
+    keepRecoveryKey: (key) => keepRecoveryKey(store.kv, secret, key),
   };
 }
 

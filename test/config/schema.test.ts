@@ -44,6 +44,7 @@ const EXTRA_ENV: readonly (readonly [string, ConfigKey])[] = [
   ["HONOROIT_HOST", "host"],
   ["HONOROIT_METRICS_CUSTOMERS", "metrics.customers"],
   ["HONOROIT_REDMINE_POLLINTERVAL", "redmine.pollInterval"],
+  ["HONOROIT_RECOVERY_KEY", "recoveryKey"],
 ];
 
 describe("config schema", () => {
@@ -71,7 +72,7 @@ describe("config schema", () => {
 
   it("lets exactly the brief's secrets come from files", () => {
     const fromFile = CONFIG_KEYS.filter((k) => specOf(k).fromFile === true);
-    assert.deepEqual(fromFile, ["password", "sharedSecret", "token", "dataSecret", "db.dsn", "metrics.password", "redmine.apiKey"]);
+    assert.deepEqual(fromFile, ["password", "sharedSecret", "token", "dataSecret", "recoveryKey", "db.dsn", "metrics.password", "redmine.apiKey"]);
   });
 
   it("names flags after keys", () => {

@@ -21,7 +21,8 @@ export interface EncryptedWorld {
   readonly customer: CryptoPerson;
   readonly opsRoom: string;
   readonly env: Record<string, string>;
-  start(): Promise<ServeProcess>;
+  /** Starts the real binary with the world's environment (or another, e.g. a new database). */
+  start(env?: Record<string, string>): Promise<ServeProcess>;
 }
 
 export interface EncryptedWorldOptions {
@@ -65,8 +66,8 @@ export async function encryptedWorld(t: TestContext, database: "sqlite" | "postg
     HONOROIT_LOGLEVEL: "debug",
     ...db,
   };
-  const start = async (): Promise<ServeProcess> => {
-    const serve = await ServeProcess.start(env);
+  const start = async (other: Record<string, string> = env): Promise<ServeProcess> => {
+    const serve = await ServeProcess.start(other);
     serves.push(serve);
     return serve;
   };

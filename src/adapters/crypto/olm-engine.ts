@@ -51,7 +51,7 @@ export interface OlmEngineOptions {
   readonly logger: Logger;
 }
 
-type Outgoing = Awaited<ReturnType<OlmMachine["outgoingRequests"]>>[number] | ToDeviceRequest | KeysClaimRequest;
+export type Outgoing = Awaited<ReturnType<OlmMachine["outgoingRequests"]>>[number] | ToDeviceRequest | KeysClaimRequest | KeysBackupRequest | SignatureUploadRequest | KeysUploadRequest;
 
 /** The OlmMachine, driven one state change at a time and saved after each. */
 export class OlmEngine {
@@ -84,8 +84,11 @@ export class OlmEngine {
     return this.persistence.health();
   }
 
-  /** Runs `work` alone against the machine, then saves what it changed (before anything is sent). */
-  private exclusive<T>(work: (machine: OlmMachine) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` alone against the machine, then saves what it changed (before anything is
+   * sent). For this adapter's own modules (cross-signing, key backup).
+   */
+  exclusive<T>(work: (machine: OlmMachine) => Promise<T>): Promise<T> {
     const run = this.lock.then(async () => {
       try {
         return await work(this.machine);
@@ -117,14 +120,40 @@ export class OlmEngine {
     await this.exclusive((machine) => machine.updateTrackedUsers(userIds(users)));
   }
 
-  /** Sends everything the machine has queued (keys upload and query, to-device, …) and marks it sent. */
+  /**
+   * Sends everything the machine has queued (keys upload and query, to-device, …) and marks it
+   * sent; then the room keys not yet in the key backup, when there is one.
+   */
   sendOutgoing(signal?: AbortSignal): Promise<void> {
     const run = this.draining.then(async () => {
       const requests = await this.exclusive((machine) => machine.outgoingRequests());
       for (const request of requests) await this.send(request, signal);
+      await this.backUpRoomKeys(signal);
     });
     this.draining = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The room keys not yet in the key backup, sent in batches. The backup never holds up the
+   * relay: a backup replaced or deleted elsewhere turns backing up off (with a warning); any
+   * other failure waits for the next /sync.
+   */
+  private async backUpRoomKeys(signal: AbortSignal | undefined): Promise<void> {
+    try {
+      for (;;) {
+        const backup = await this.exclusive((machine) => machine.backupRoomKeys());
+        if (backup === undefined) return;
+        await this.send(backup, signal);
+      }
+    } catch (error) {
+      if (error instanceof MatrixRequestError && (error.status === 404 || error.errcode === "M_WRONG_ROOM_KEYS_VERSION")) {
+        await this.exclusive((machine) => machine.disableBackup());
+        this.logger.warn("the account's key backup was deleted or replaced elsewhere: this device stops backing up its keys until serve starts again", { error: error.message });
+        return;
+      }
+      this.logger.debug("room keys not backed up this time; tried again after the next /sync", { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** The event to handle in place of an encrypted one; throws when it cannot be decrypted (yet). */
@@ -163,7 +192,8 @@ export class OlmEngine {
 
   // --- requests ------------------------------------------------------------------------------
 
-  private async send(request: Outgoing, signal: AbortSignal | undefined): Promise<void> {
+  /** Sends one of the machine's requests and tells it the answer. */
+  async send(request: Outgoing, signal?: AbortSignal): Promise<void> {
     const response = await this.request(request, signal);
     if (request.id === undefined) return;
     const id = request.id;

@@ -8,6 +8,7 @@ import type { SyncStage } from "../matrix/sync-pipeline.ts";
 import { CryptoStage } from "./crypto-stage.ts";
 import type { UndecryptableMetrics } from "./crypto-stage.ts";
 import type { CryptoPersistenceHealth } from "./crypto-persistence.ts";
+import { AccountKeys } from "./account-keys.ts";
 import { EncryptedRooms } from "./encrypted-rooms.ts";
 import { MediaCarrier } from "./media-carrier.ts";
 import type { MediaRepository } from "./media-carrier.ts";
@@ -22,13 +23,18 @@ export interface EncryptionOptions {
   readonly metrics?: UndecryptableMetrics;
   /** How long an event waits for its key before it counts as undecryptable. */
   readonly graceMs?: number;
+  /** Restores the key backup on a device that has no key for it (a lost database). */
+  readonly recoveryKey?: string | undefined;
+  /** Keeps the recovery key where `honoroit crypto recovery-key` finds it. */
+  readonly keepRecoveryKey?: (key: string) => Promise<void>;
 }
 
 export interface Encryption {
   readonly stage: SyncStage;
   readonly seal: OutgoingSeal;
   health(): CryptoPersistenceHealth;
-  close(): void;
+  /** Waits for the start-up work in the background (cross-signing, key backup), then closes. */
+  close(): Promise<void>;
 }
 
 /** The bot's device and what encryption reaches the homeserver with. */
@@ -50,5 +56,16 @@ export async function startEncryption({ api, media, userId, deviceId, logger }: 
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
-  return { stage, seal: new RoomEncryptor(engine, rooms, new MediaCarrier(rooms, media, logger)), health: () => engine.health(), close: () => engine.close() };
+  // In the background: serve relays meanwhile (the engine runs one machine call at a time).
+  const account = new AccountKeys(engine, api, userId, logger, options.keepRecoveryKey);
+  const setUp = account.setUp({ recoveryKey: options.recoveryKey });
+  return {
+    stage,
+    seal: new RoomEncryptor(engine, rooms, new MediaCarrier(rooms, media, logger)),
+    health: () => engine.health(),
+    async close() {
+      await setUp;
+      engine.close();
+    },
+  };
 }

@@ -79,7 +79,7 @@ export async function connectMatrix(options: ConnectMatrixOptions): Promise<Matr
     async close() {
       controller.abort();
       await sync.stopped();
-      encryption?.close();
+      await encryption?.close();
       await media.close();
     },
   };

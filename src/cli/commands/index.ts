@@ -144,6 +144,13 @@ export const COMMANDS: readonly CliCommand[] = [
     run: handler(() => import("./redmine-resync.ts")),
   },
   {
+    path: ["crypto", "recovery-key"],
+    summary: "Show the recovery key of the bot's key backup (to restore its encryption keys after losing the database)",
+    json: true,
+    examples: ["honoroit crypto recovery-key", "HONOROIT_RECOVERY_KEY='EsTc …' honoroit serve   # a new database: restore from the backup"],
+    run: handler(() => import("./crypto-recovery-key.ts")),
+  },
+  {
     path: ["config", "get"],
     summary: "Show chat-configurable options (all, or one with its description)",
     args: [{ name: "key", description: "option key, e.g. text.greetings", required: false }],

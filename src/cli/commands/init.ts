@@ -254,6 +254,8 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
       }
       if (bin.includes(`${path.sep}_npx${path.sep}`)) lines.push("note: this copy runs from npx's cache; install it (npm install -g honoroit) so that the unit's path stays valid");
       lines.push(`next: honoroit --config ${file} serve`);
+      // The key backup is made by serve's first start, not here: shown by the command, once asked.
+      lines.push(`then: honoroit --config ${file} crypto recovery-key, and keep the key it shows away from the database (it restores the bot's encryption keys if the database is lost)`);
       return { kind: "lines", lines, json: { file, systemd: systemd ?? null, homeserver: setup.answers.homeserver, roomId: setup.answers.roomId, redmineProject: setup.answers["redmine.project"] ?? null } };
     },
   };
