@@ -43,13 +43,17 @@ export function sendInThread(hs: SynapseEnv, who: Account, room: string, root: s
   });
 }
 
-/** Creates a room; `direct` makes it a direct chat with the invited users. */
-export async function createRoom(hs: SynapseEnv, who: Account, opts: { invite: readonly string[]; direct?: boolean; name?: string }): Promise<string> {
+/** Megolm, the end-to-end encryption of Matrix rooms, as a room's initial state. */
+const ROOM_ENCRYPTION = { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } };
+
+/** Creates a room; `direct` makes it a direct chat with the invited users, `encrypted` turns end-to-end encryption on. */
+export async function createRoom(hs: SynapseEnv, who: Account, opts: { invite: readonly string[]; direct?: boolean; name?: string; encrypted?: boolean }): Promise<string> {
   const res = await call(hs, who, "POST", "/createRoom", {
     invite: opts.invite,
     preset: opts.direct === true ? "trusted_private_chat" : "private_chat",
     ...(opts.direct === true ? { is_direct: true } : {}),
     ...(opts.name === undefined ? {} : { name: opts.name }),
+    ...(opts.encrypted === true ? { initial_state: [ROOM_ENCRYPTION] } : {}),
   });
   return String(res["room_id"]);
 }

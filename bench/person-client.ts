@@ -2,15 +2,22 @@
 // filter asks for up to 1,000 timeline events per room and sync: with Synapse's default of 10,
 // a busy operators room comes as a "limited" timeline whose skipped events the client never
 // emits, and a benchmark counting copies would see messages as lost.
+// Rust crypto keeps its state in IndexedDB: in this process, fake-indexeddb's.
+import "fake-indexeddb/auto";
 import { ClientEvent, createClient, Filter, SyncState } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
-import { makeQuietLogger, releaseRequestTimers, stopClient, type SynapseEnv } from "../test/support/synapse.ts";
+import { makeQuietLogger, releaseRequestTimers, stopClient, uniqueName, type SynapseEnv } from "../test/support/synapse.ts";
 import type { Account } from "./matrix-http.ts";
 
 const TIMELINE_LIMIT = 1000;
 
-/** A started client on the account's own access token, resolved after its first sync. */
-export async function startPersonClient(hs: SynapseEnv, account: Account, timeoutMs = 30_000): Promise<MatrixClient> {
+/**
+ * A started client on the account's own access token, resolved after its first sync. With
+ * `crypto`, it reads and writes encrypted rooms as a person's app does (Rust crypto, its state
+ * on fake-indexeddb in this process).
+ */
+export async function startPersonClient(hs: SynapseEnv, account: Account, opts: { timeoutMs?: number; crypto?: boolean } = {}): Promise<MatrixClient> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const client = createClient({
     baseUrl: hs.url,
     userId: account.userId,
@@ -40,6 +47,9 @@ export async function startPersonClient(hs: SynapseEnv, account: Account, timeou
     client.on(ClientEvent.Sync, onSync);
   });
   try {
+    if (opts.crypto === true) {
+      await client.initRustCrypto({ cryptoDatabasePrefix: uniqueName("crypto") });
+    }
     await client.startClient({ filter, initialSyncLimit: 20, threadSupport: false });
     await ready;
   } catch (error) {

@@ -1,4 +1,5 @@
-// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory, the Go import, serve's start and the Redmine sync,
+// `npm run bench`: relay latency, throughput, new-ticket cost, CLI start-up, serve memory, the Go import, serve's start, the Redmine sync
+// and end-to-end encryption,
 // each beside a baseline measured in the same run, against the real Synapse of the tests.
 // Prints one table and writes bench/results.json. Not part of `npm test`.
 //
@@ -12,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { synapseFromEnv } from "../test/support/synapse.ts";
 import { runCliBench } from "./cli.ts";
+import { runEncryption } from "./encryption.ts";
 import { runGoImport } from "./go-import.ts";
 import { runLatency } from "./latency.ts";
 import { serverVersion } from "./matrix-http.ts";
@@ -40,6 +42,7 @@ const SECTIONS: readonly Section[] = [
   { name: "go-import", needsSynapse: true, run: runGoImport },
   { name: "serve-start", needsSynapse: true, run: runServeStart },
   { name: "redmine", needsSynapse: true, run: runRedmine },
+  { name: "encryption", needsSynapse: true, run: runEncryption },
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(",")}] [--out FILE] [--keep]

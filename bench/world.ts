@@ -60,21 +60,22 @@ export class BenchWorld {
     return mapLimit(Array.from({ length: n }, (_, i) => i), 8, (i) => this.account(prefix, `${prefix} ${i + 1}`));
   }
 
-  /** Registers an account and starts a matrix-js-sdk client on it. */
-  async person(prefix: string, displayname: string): Promise<Person> {
+  /** Registers an account and starts a matrix-js-sdk client on it (with `crypto`, one that reads and writes encrypted rooms). */
+  async person(prefix: string, displayname: string, opts: { crypto?: boolean } = {}): Promise<Person> {
     const account = await this.account(prefix, displayname);
-    const client = await startPersonClient(this.hs, account);
+    const client = await startPersonClient(this.hs, account, opts);
     this.clients.push(client);
     return { account, client };
   }
 
   /**
-   * A new bot whose operators room is created by `operator`, served by `honoroit serve` on
-   * `db` (a fresh SQLite file by default); resolves once the bot has joined that room.
+   * A new bot whose operators room is created by `operator` (end-to-end encrypted with
+   * `encrypted`), served by `honoroit serve` on `db` (a fresh SQLite file by default); resolves
+   * once the bot has joined that room.
    */
-  async desk(operator: Account, opts: { name: string; db?: string; env?: Record<string, string> }): Promise<Desk> {
+  async desk(operator: Account, opts: { name: string; db?: string; env?: Record<string, string>; encrypted?: boolean }): Promise<Desk> {
     const bot = await registerUser(this.hs, uniqueName(`honoroit-${opts.name}`), PASSWORD);
-    const opsRoom = await createRoom(this.hs, operator, { invite: [bot.userId], name: `Support ${opts.name}` });
+    const opsRoom = await createRoom(this.hs, operator, { invite: [bot.userId], name: `Support ${opts.name}`, encrypted: opts.encrypted === true });
     const port = await freePort();
     const env = {
       HONOROIT_HOMESERVER: this.hs.url,
@@ -92,9 +93,9 @@ export class BenchWorld {
     return { bot, opsRoom, env, serve, http: `http://127.0.0.1:${port}` };
   }
 
-  /** The customer opens a direct chat with the bot; resolves once the bot has joined it. */
-  async openDm(customer: Account, bot: string): Promise<string> {
-    const room = await createRoom(this.hs, customer, { invite: [bot], direct: true });
+  /** The customer opens a direct chat with the bot (encrypted with `encrypted`); resolves once the bot has joined it. */
+  async openDm(customer: Account, bot: string, opts: { encrypted?: boolean } = {}): Promise<string> {
+    const room = await createRoom(this.hs, customer, { invite: [bot], direct: true, encrypted: opts.encrypted === true });
     await waitForMembership(this.hs, customer, room, bot, { present: true, what: "the bot to join a customer's direct chat" });
     return room;
   }
