@@ -8,6 +8,9 @@ import { KeyedQueue } from "../core/keyed-queue.ts";
 import type { Clock, EventInbox, Logger, Messenger, Metrics, Store } from "../core/ports.ts";
 import type { RuntimeOptions } from "../core/runtime-options.ts";
 import { TRACKER_SUBSCRIBER } from "../core/usecases/tracker-sync.ts";
+import type { UndecryptableMetrics } from "../adapters/crypto/crypto-stage.ts";
+import { keepRecoveryKey } from "../adapters/crypto/recovery-key.ts";
+import type { EncryptionOptions } from "../adapters/crypto/start-crypto.ts";
 
 export interface DepsParts {
   readonly config: HonoroitConfig;
@@ -54,5 +57,22 @@ export function loginCredentials(matrix: MatrixLogin, config: HonoroitConfig): {
     ...(auth.method === "sharedSecret" ? { sharedSecret: auth.sharedSecret } : {}),
     ...(auth.method === "token" ? { token: auth.token } : {}),
     ...(config.dataSecret === null ? {} : { dataSecret: config.dataSecret }),
+  };
+}
+
+/**
+ * End-to-end encryption for the bot's device: serve's, or a command's that acts as the bot
+ * under serve's lock (it must encrypt what it sends into encrypted rooms, with the same keys;
+ * serve alone sets up cross-signing and the key backup).
+ */
+export function encryptionOptions(config: HonoroitConfig, store: Store, by: { readonly metrics?: UndecryptableMetrics; readonly command?: boolean } = {}): EncryptionOptions {
+  const secret = config.dataSecret ?? undefined;
+  return {
+    store: store.crypto,
+    secret,
+    ...(by.metrics === undefined ? {} : { metrics: by.metrics }),
+    recoveryKey: config.recoveryKey ?? undefined,
+    keepRecoveryKey: (key) => keepRecoveryKey(store.kv, secret, key),
+    setUpAccountKeys: by.command !== true,
   };
 }

@@ -7,7 +7,7 @@ import { Scheduler, type PeriodicTask } from "../core/scheduler.ts";
 import { autoCloseIdle } from "../core/usecases/close-ticket.ts";
 import { handOffHandlers } from "../core/usecases/hand-off.ts";
 import { pruneOldRecords } from "../core/usecases/retention.ts";
-import { helpdeskDeps, loginCredentials } from "./helpdesk-deps.ts";
+import { encryptionOptions, helpdeskDeps, loginCredentials } from "./helpdesk-deps.ts";
 import type { Clock, Logger, Store } from "../core/ports.ts";
 import { RuntimeOptions } from "../core/runtime-options.ts";
 import type { HealthReport } from "../adapters/http/server.ts";
@@ -17,9 +17,6 @@ import { HonoroitError, messageOf, RefusedError } from "../core/errors.ts";
 import { sleep } from "../core/timing.ts";
 import { startMonitoring, type ServeMonitoring } from "./monitoring.ts";
 import { startRedmine } from "./redmine.ts";
-import type { UndecryptableMetrics } from "../adapters/crypto/crypto-stage.ts";
-import { keepRecoveryKey } from "../adapters/crypto/recovery-key.ts";
-import type { EncryptionOptions } from "../adapters/crypto/start-crypto.ts";
 
 export interface ServeOptions {
   readonly config: HonoroitConfig;
@@ -178,7 +175,7 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
         signal,
         metrics,
         operatorsRoom: opts.matrix.roomId,
-        ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, metrics) }),
+        ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, { metrics }) }),
       });
     } catch (error) {
       // SIGTERM while login waits for the homeserver: nothing is under way, a clean stop.
@@ -263,17 +260,6 @@ class OperatorsRoomCheck {
         this.told = true;
       }
     },
-  };
-}
-
-function encryptionOptions(config: HonoroitConfig, store: Store, metrics: UndecryptableMetrics): EncryptionOptions {
-  const secret = config.dataSecret ?? undefined;
-  return {
-    store: store.crypto,
-    secret,
-    metrics,
-    recoveryKey: config.recoveryKey ?? undefined,
-    keepRecoveryKey: (key) => keepRecoveryKey(store.kv, secret, key),
   };
 }
 

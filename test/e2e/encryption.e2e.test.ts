@@ -8,6 +8,8 @@ import type { MatrixEvent } from "matrix-js-sdk";
 import { cryptoClient, deviceIdsOf, encryptedDm, readableBodies, shownEvents, unreadable, waitForShown } from "../support/crypto-client.ts";
 import { encryptedWorld, PASSWORD } from "../support/encrypted-world.ts";
 import type { EncryptedWorld } from "../support/encrypted-world.ts";
+import { optionDef } from "../../src/core/options.ts";
+import { runCli } from "../support/serve-process.ts";
 import { stopClient, waitFor } from "../support/synapse.ts";
 
 interface Relation { rel_type?: string; event_id?: string }
@@ -109,6 +111,13 @@ describe("end-to-end encryption against Synapse", { timeout: 300_000 }, () => {
     const onSecond = await waitForShown(second, dm, (e) => e.getSender() === w.bot && body(e) === "reply 1: unplug it now", "the reply on the customer's second device", 45_000);
     assert.ok(onSecond.isEncrypted());
     assert.equal(await serve.stop("SIGTERM"), 0);
+
+    // Closed from the shell with serve stopped: the command acts as the bot's device, encrypted.
+    const closed = await runCli(["tickets", "close", "1"], w.env);
+    assert.equal(closed.code, 0, closed.stderr);
+    const done = await waitForShown(w.customer.client, dm, (e) => e.getSender() === w.bot && body(e) === optionDef("text.done").default, "the closing message, decrypted");
+    assert.ok(done.isEncrypted(), "sent encrypted into the encrypted chat");
+    assert.equal(unreadable(w.customer.client, dm, w.bot), 0);
   });
 
   for (const database of ["sqlite", "postgres"] as const) {

@@ -27,6 +27,8 @@ export interface EncryptionOptions {
   readonly recoveryKey?: string | undefined;
   /** Keeps the recovery key where `honoroit crypto recovery-key` finds it. */
   readonly keepRecoveryKey?: (key: string) => Promise<void>;
+  /** Sets up cross-signing and the key backup (serve); a command acting as the bot skips it. */
+  readonly setUpAccountKeys?: boolean;
 }
 
 export interface Encryption {
@@ -58,7 +60,7 @@ export async function startEncryption({ api, media, userId, deviceId, logger }: 
   });
   // In the background: serve relays meanwhile (the engine runs one machine call at a time).
   const account = new AccountKeys(engine, api, userId, logger, options.keepRecoveryKey);
-  const setUp = account.setUp({ recoveryKey: options.recoveryKey });
+  const setUp = options.setUpAccountKeys === false ? Promise.resolve() : account.setUp({ recoveryKey: options.recoveryKey });
   return {
     stage,
     seal: new RoomEncryptor(engine, rooms, new MediaCarrier(rooms, media, logger)),

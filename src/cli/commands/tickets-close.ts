@@ -74,7 +74,7 @@ async function closeHere(ctx: CliContext, ids: readonly TicketId[], text: string
     const { connectMatrix } = await import("../../adapters/matrix/connection.ts");
     const { PromMetrics } = await import("../../adapters/http/metrics.ts");
     const { RuntimeOptions } = await import("../../core/runtime-options.ts");
-    const { helpdeskDeps, loginCredentials } = await import("../../serve/helpdesk-deps.ts");
+    const { encryptionOptions, helpdeskDeps, loginCredentials } = await import("../../serve/helpdesk-deps.ts");
     const { closeTickets } = await import("../../core/usecases/close-ticket.ts");
     const connection = await connectMatrix({
       ...loginCredentials(matrix, config),
@@ -82,6 +82,8 @@ async function closeHere(ctx: CliContext, ids: readonly TicketId[], text: string
       syncState: store.sync,
       logger,
       retry: false,
+      // serve's device, under serve's lock: what it sends into encrypted rooms is encrypted.
+      ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, { command: true }) }),
     });
     try {
       const options = await RuntimeOptions.load(store.options, logger);
