@@ -29,6 +29,9 @@ After=network-online.target
 Type=simple
 ExecStart=${[o.node, o.bin, "--config", o.config, "serve"].map(quote).join(" ")}
 WorkingDirectory=${quote(o.dir)}
+# Fewer malloc arenas: with end-to-end encryption, glibc's per-thread arenas kept about
+# 70 MB more after 1,000 encrypted messages; with 2, serve's memory grew a fifth as much.
+Environment=MALLOC_ARENA_MAX=2
 # SIGTERM: in-flight relays finish, then it exits 0.
 KillSignal=SIGTERM
 TimeoutStopSec=20
