@@ -61,7 +61,8 @@ describe("key backup and recovery against Synapse", { timeout: 300_000 }, () => 
     serve = await w.start({ ...fresh, HONOROIT_RECOVERY_KEY: recoveryKey });
     const restored = await waitForLog(serve, /key backup restored with the recovery key .*imported=(\d+)/, "the backup to be restored");
     assert.ok(Number(restored[1]) >= 1, `room keys imported: ${restored[0]}`);
-    assert.equal((await deviceIdsOf(w.customer.client, w.bot)).length, 2, "a new device (the old one was never logged out)");
+    // A new device (the old one was never logged out), as the customer's client learns of it.
+    await waitFor(async () => ((await deviceIdsOf(w.customer.client, w.bot)).length === 2 ? true : undefined), { what: "the customer's client to see the bot's new device", timeoutMs: 30_000, intervalMs: 300 });
     const again = await runCli(["crypto", "recovery-key"], fresh);
     assert.equal(again.stdout.split("\n")[0], recoveryKey, "the new device backs up to the same backup");
     assert.equal(await serve.stop("SIGTERM"), 0);
@@ -70,6 +71,8 @@ describe("key backup and recovery against Synapse", { timeout: 300_000 }, () => 
     const wrong = { ...w.env, HONOROIT_DB_DSN: path.join(path.dirname(w.env["HONOROIT_DB_DSN"] ?? ""), "third.db"), HONOROIT_RECOVERY_KEY: "EsSz ykH7 LCZx 7Cae cmKD wcmY JRXi Ybtu 8iQ3 t8Ez nRwK pUY1" };
     serve = await w.start(wrong);
     await waitForLog(serve, /HONOROIT_RECOVERY_KEY does not open the account's key backup/, "the wrong recovery key to be refused");
+    // The customer's client must know the bot's third device before it encrypts for it.
+    await waitFor(async () => ((await deviceIdsOf(w.customer.client, w.bot)).length === 3 ? true : undefined), { what: "the customer's client to see the bot's third device", timeoutMs: 30_000, intervalMs: 300 });
     await w.customer.client.sendTextMessage(dm, "msg 2: still relayed");
     await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && body(e).endsWith("msg 2: still relayed"), "the next message relayed");
     assert.equal(await serve.stop("SIGTERM"), 0);
