@@ -11,6 +11,7 @@ import { TRACKER_SUBSCRIBER } from "../core/usecases/tracker-sync.ts";
 import type { UndecryptableMetrics } from "../adapters/crypto/crypto-stage.ts";
 import { keepRecoveryKey } from "../adapters/crypto/recovery-key.ts";
 import type { EncryptionOptions } from "../adapters/crypto/start-crypto.ts";
+import type { MatrixConnection } from "../adapters/matrix/connection.ts";
 
 export interface DepsParts {
   readonly config: HonoroitConfig;
@@ -75,4 +76,21 @@ export function encryptionOptions(config: HonoroitConfig, store: Store, by: { re
     keepRecoveryKey: (key) => keepRecoveryKey(store.kv, secret, key),
     setUpAccountKeys: by.command !== true,
   };
+}
+
+/**
+ * Logs in as serve's device for a command that acts as the bot while holding serve's lock
+ * (no sync, no retries): with serve's encryption keys, so what it sends into encrypted rooms
+ * is encrypted.
+ */
+export async function connectAsBot(config: HonoroitConfig, matrix: MatrixLogin, store: Store, logger: Logger): Promise<MatrixConnection> {
+  const { connectMatrix } = await import("../adapters/matrix/connection.ts");
+  return connectMatrix({
+    ...loginCredentials(matrix, config),
+    kv: store.kv,
+    syncState: store.sync,
+    logger,
+    retry: false,
+    ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, { command: true }) }),
+  });
 }

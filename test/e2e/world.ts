@@ -6,7 +6,7 @@ import path from "node:path";
 import type { TestContext } from "node:test";
 import { Preset } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
-import { freshDatabase } from "../support/postgres.ts";
+import { databaseEnv } from "../support/postgres.ts";
 import { freePort, type ServeProcess } from "../support/serve-process.ts";
 import { exemptFromRateLimit, loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor, type SynapseEnv } from "../support/synapse.ts";
 
@@ -77,12 +77,8 @@ export async function makeWorld(t: TestContext, opts: WorldOptions = {}): Promis
   const { room_id: opsRoom } = await operator.client.createRoom({ name: "Support", preset: Preset.PrivateChat, invite: opts.inviteBot === false ? [] : [botReg.userId] });
   const dir = await mkdtemp(path.join(tmpdir(), "honoroit-e2e-"));
   const port = await freePort();
-  let db: Record<string, string> = { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };
-  if (opts.database === "postgres") {
-    const dsn = await freshDatabase(t);
-    if (dsn === undefined) return undefined;
-    db = { HONOROIT_DB_DIALECT: "postgres", HONOROIT_DB_DSN: dsn };
-  }
+  const db = await databaseEnv(t, opts.database ?? "sqlite", dir);
+  if (db === undefined) return undefined;
   const env = {
     HONOROIT_HOMESERVER: hs.url,
     HONOROIT_LOGIN: botName,

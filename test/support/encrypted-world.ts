@@ -7,7 +7,7 @@ import type { TestContext } from "node:test";
 import { Preset } from "matrix-js-sdk";
 import { cryptoPerson, MEGOLM } from "./crypto-client.ts";
 import type { CryptoPerson } from "./crypto-client.ts";
-import { freshDatabase } from "./postgres.ts";
+import { databaseEnv } from "./postgres.ts";
 import { freePort, ServeProcess } from "./serve-process.ts";
 import { registerUser, skipUnlessSynapse, stopClient, uniqueName } from "./synapse.ts";
 import type { SynapseEnv } from "./synapse.ts";
@@ -50,12 +50,8 @@ export async function encryptedWorld(t: TestContext, database: "sqlite" | "postg
   people.push(operator, customer);
   const { room_id: opsRoom } = await operator.client.createRoom({ name: "Support", preset: Preset.PrivateChat, invite: [bot], initial_state: options.encryptedOperatorsRoom === false ? [] : [MEGOLM] });
   const dir = await mkdtemp(path.join(tmpdir(), "honoroit-e2ee-"));
-  let db: Record<string, string> = { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };
-  if (database === "postgres") {
-    const dsn = await freshDatabase(t);
-    if (dsn === undefined) return undefined;
-    db = { HONOROIT_DB_DIALECT: "postgres", HONOROIT_DB_DSN: dsn };
-  }
+  const db = await databaseEnv(t, database, dir);
+  if (db === undefined) return undefined;
   const env = {
     HONOROIT_HOMESERVER: hs.url,
     HONOROIT_LOGIN: botName,

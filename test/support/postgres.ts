@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import type { TestContext } from "node:test";
 import { Client } from "pg";
 import { probeService, requireService } from "./services.ts";
@@ -37,4 +38,14 @@ export async function freshDatabase(t: TestContext, prefix = "honoroit_e2e"): Pr
   const url = new URL(PG_ADMIN_DSN);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * The environment that points the binary at a new database: a SQLite file in `dir`, or a fresh
+ * PostgreSQL database; undefined when the test was skipped for want of PostgreSQL.
+ */
+export async function databaseEnv(t: TestContext, database: "sqlite" | "postgres", dir: string): Promise<Record<string, string> | undefined> {
+  if (database === "sqlite") return { HONOROIT_DB_DSN: path.join(dir, "honoroit.db") };
+  const dsn = await freshDatabase(t);
+  return dsn === undefined ? undefined : { HONOROIT_DB_DIALECT: "postgres", HONOROIT_DB_DSN: dsn };
 }

@@ -90,21 +90,12 @@ export async function run({ options }: CommandInput, ctx: CliContext): Promise<O
       try {
         const { requireMatrixLogin } = await import("../../config/load.ts");
         const matrix = requireMatrixLogin(config);
-        const { connectMatrix } = await import("../../adapters/matrix/connection.ts");
         const { PromMetrics } = await import("../../adapters/http/metrics.ts");
         const { RuntimeOptions } = await import("../../core/runtime-options.ts");
-        const { encryptionOptions, helpdeskDeps, loginCredentials } = await import("../../serve/helpdesk-deps.ts");
+        const { connectAsBot, helpdeskDeps } = await import("../../serve/helpdesk-deps.ts");
         const { Scheduler } = await import("../../core/scheduler.ts");
         const { trackerJobHandlers } = await import("../../core/usecases/tracker-sync.ts");
-        const connection = await connectMatrix({
-          ...loginCredentials(matrix, config),
-          kv: store.kv,
-          syncState: store.sync,
-          logger,
-          retry: false,
-          // serve's device, under serve's lock: what it sends into encrypted rooms is encrypted.
-          ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, { command: true }) }),
-        });
+        const connection = await connectAsBot(config, matrix, store, logger);
         try {
           const metrics = new PromMetrics();
           const opts = await RuntimeOptions.load(store.options, logger);

@@ -71,20 +71,11 @@ async function closeHere(ctx: CliContext, ids: readonly TicketId[], text: string
   try {
     const { requireMatrixLogin } = await import("../../config/load.ts");
     const matrix = requireMatrixLogin(config);
-    const { connectMatrix } = await import("../../adapters/matrix/connection.ts");
     const { PromMetrics } = await import("../../adapters/http/metrics.ts");
     const { RuntimeOptions } = await import("../../core/runtime-options.ts");
-    const { encryptionOptions, helpdeskDeps, loginCredentials } = await import("../../serve/helpdesk-deps.ts");
+    const { connectAsBot, helpdeskDeps } = await import("../../serve/helpdesk-deps.ts");
     const { closeTickets } = await import("../../core/usecases/close-ticket.ts");
-    const connection = await connectMatrix({
-      ...loginCredentials(matrix, config),
-      kv: store.kv,
-      syncState: store.sync,
-      logger,
-      retry: false,
-      // serve's device, under serve's lock: what it sends into encrypted rooms is encrypted.
-      ...(config.noEncryption ? {} : { encryption: encryptionOptions(config, store, { command: true }) }),
-    });
+    const connection = await connectAsBot(config, matrix, store, logger);
     try {
       const options = await RuntimeOptions.load(store.options, logger);
       const deps = helpdeskDeps({ config, operatorsRoom: matrix.roomId, store, messenger: connection.messenger, options, clock: ctx.clock, logger, metrics: new PromMetrics() });
