@@ -130,9 +130,12 @@ async function serveHolding(opts: MonitoredServeOptions, holding: () => boolean,
   const { config, store, logger } = opts;
   // Stops on SIGTERM, or when another serve took the database over while this one's lock was lost.
   const signal = AbortSignal.any([opts.signal, opts.lock.lost]);
-  const { PromMetrics } = await import("../adapters/http/metrics.ts");
-  const { startHttpServer } = await import("../adapters/http/server.ts");
-  const { connectMatrix } = await import("../adapters/matrix/connection.ts");
+  // Loaded together: each waits on its own files, and serve's start waits for all of them.
+  const [{ PromMetrics }, { startHttpServer }, { connectMatrix }] = await Promise.all([
+    import("../adapters/http/metrics.ts"),
+    import("../adapters/http/server.ts"),
+    import("../adapters/matrix/connection.ts"),
+  ]);
 
   const metrics = new PromMetrics({ processMetrics: true, customerLabels: config.metrics.customers });
   let engine: () => HealthReport["checks"] = () => ({ homeserver: { ok: false, detail: "logging in" } });

@@ -1,7 +1,10 @@
 // Client-server API requests through matrix-js-sdk's HTTP client, with the retry policy the
 // whole adapter shares: obey 429, back off while the homeserver is unreachable, fail on 4xx.
-import { ConnectionError, createClient, HTTPError, MatrixError, Method, safeGetRetryAfterMs } from "matrix-js-sdk";
-import type { IRequestOpts, MatrixClient } from "matrix-js-sdk";
+// Only the SDK's http-api module is loaded, not its client: the package's entry point takes
+// about 0.5 s to import, its HTTP layer under 0.1 s, and serve's start waits for it.
+import { EventEmitter } from "node:events";
+import { ClientPrefix, ConnectionError, HTTPError, MatrixError, MatrixHttpApi, Method, safeGetRetryAfterMs } from "matrix-js-sdk/lib/http-api/index.js";
+import type { IHttpOpts, IRequestOpts } from "matrix-js-sdk/lib/http-api/index.js";
 import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { HonoroitError, RefusedError } from "../../core/errors.ts";
 import { backoff, sleep } from "../../core/timing.ts";
@@ -15,7 +18,7 @@ export { Method };
 export type Query = Readonly<Record<string, string | undefined>>;
 
 /** The part of matrix-js-sdk's HTTP client we use. */
-export type MatrixHttp = Pick<MatrixClient["http"], "authedRequest" | "request">;
+export type MatrixHttp = Pick<MatrixHttpApi<IHttpOpts & { onlyData: true }>, "authedRequest" | "request">;
 
 /** A request the homeserver refused (4xx other than 429): retrying would not help. */
 export class MatrixRequestError extends RefusedError {
@@ -120,12 +123,17 @@ export class MatrixApi {
 
   /** An API for `homeserver` using the access token, if any. */
   static create(homeserver: string, accessToken: string | undefined, options: Omit<MatrixApiOptions, "homeserver">): MatrixApi {
-    const client = createClient({
+    // The SDK's HTTP layer announces a logged-out session on this emitter; the adapter sees
+    // the same refusal as an M_UNKNOWN_TOKEN error and reports it itself, so nobody listens.
+    const events = new EventEmitter() as unknown as ConstructorParameters<typeof MatrixHttpApi>[0];
+    const http = new MatrixHttpApi(events, {
       baseUrl: homeserver,
+      prefix: ClientPrefix.V3,
+      onlyData: true,
       logger: sdkLogger(options.logger),
       ...(accessToken === undefined ? {} : { accessToken }),
     });
-    return new MatrixApi(client.http, { ...options, homeserver });
+    return new MatrixApi(http, { ...options, homeserver });
   }
 
   get homeserver(): string {

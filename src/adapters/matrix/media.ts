@@ -3,7 +3,8 @@
 // Matrix 1.11), or the older unauthenticated /_matrix/media/v3 one on a homeserver that does
 // not know it; files sent in encrypted rooms decrypted with their keys. Uploads go to
 // /_matrix/media/v3/upload. Uses undici directly (the SDK's HTTP client reads JSON, not bytes).
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { LazyAgent } from "../http/lazy-agent.ts";
 import { HonoroitError, RefusedError } from "../../core/errors.ts";
 import type { MediaSource } from "../../core/ports/media.ts";
 
@@ -32,11 +33,11 @@ export function parseMxc(mxc: string): { server: string; mediaId: string } {
 
 /** The homeserver's media repository as a MediaSource. */
 export class MatrixMediaSource implements MediaSource {
-  private readonly agent: Agent;
+  private readonly agent: LazyAgent;
 
   constructor(private readonly options: MatrixMediaOptions) {
     const timeout = options.timeoutMs ?? 60_000;
-    this.agent = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, connections: 2 });
+    this.agent = new LazyAgent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, connections: 2 });
   }
 
   async download(mxc: string, maxBytes: number, encryption?: Readonly<Record<string, unknown>>): Promise<Uint8Array> {
@@ -52,14 +53,13 @@ export class MatrixMediaSource implements MediaSource {
     const query = filename === undefined ? "" : `?filename=${encodeURIComponent(filename)}`;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(`${session.homeserver.replace(/\/+$/, "")}/_matrix/media/v3/upload${query}`, {
+      response = await this.agent.request(`${session.homeserver.replace(/\/+$/, "")}/_matrix/media/v3/upload${query}`, {
         method: "POST",
-        dispatcher: this.agent,
         headers: { authorization: `Bearer ${session.accessToken}`, "content-type": contentType },
         body: bytes,
       });
     } catch (error) {
-      const what = error instanceof undiciErrors.UndiciError ? error.message : String(error);
+      const what = await this.agent.describe(error);
       throw new HonoroitError("UNREACHABLE", `the homeserver is unreachable for a file upload (${what})`, { cause: error });
     }
     const text = await response.body.text().catch(() => "");
@@ -103,9 +103,9 @@ export class MatrixMediaSource implements MediaSource {
   private async get(url: string, token: string, maxBytes: number): Promise<Answer> {
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(url, { method: "GET", dispatcher: this.agent, headers: { authorization: `Bearer ${token}` } });
+      response = await this.agent.request(url, { method: "GET", headers: { authorization: `Bearer ${token}` } });
     } catch (error) {
-      const what = error instanceof undiciErrors.UndiciError ? error.message : String(error);
+      const what = await this.agent.describe(error);
       throw new HonoroitError("UNREACHABLE", `the homeserver is unreachable for a file download (${what})`, { cause: error });
     }
     if (response.statusCode !== 200) {

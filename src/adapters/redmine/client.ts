@@ -6,7 +6,8 @@
 // takes whole-second UTC only, and lists show open issues only unless `status_id=*`. Files are
 // uploaded as `application/octet-stream` (anything else is refused) for a token that one
 // change attaches; a file over Redmine's size limit (5 MB by default) is refused with 422.
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { LazyAgent } from "../http/lazy-agent.ts";
 import { HonoroitError, RefusedError } from "../../core/errors.ts";
 import type { IssueTracker, TrackerChange, TrackerIssue, TrackerIssueDetail, TrackerNote, TrackerStatus, TrackerUser } from "../../core/ports/issue-tracker.ts";
 import { sleep } from "../../core/timing.ts";
@@ -68,7 +69,7 @@ interface RawJournal {
 /** Redmine as an IssueTracker. */
 export class RedmineClient implements IssueTracker {
   private readonly base: string;
-  private readonly agent: Agent;
+  private readonly agent: LazyAgent;
   private me: TrackerUser | undefined;
 
   constructor(
@@ -77,7 +78,7 @@ export class RedmineClient implements IssueTracker {
   ) {
     this.base = settings.host.replace(/\/+$/, "");
     const timeout = options.timeoutMs ?? 15_000;
-    this.agent = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, connections: 4 });
+    this.agent = new LazyAgent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, connections: 4 });
   }
 
   async currentUser(): Promise<TrackerUser> {
@@ -238,9 +239,8 @@ export class RedmineClient implements IssueTracker {
     let response: Dispatcher.ResponseData;
     const sent = body === undefined ? undefined : "bytes" in body ? { type: "application/octet-stream", data: body.bytes } : { type: "application/json", data: JSON.stringify(body.json) };
     try {
-      response = await request(`${this.base}${path}`, {
+      response = await this.agent.request(`${this.base}${path}`, {
         method,
-        dispatcher: this.agent,
         headers: {
           "x-redmine-api-key": this.settings.apiKey,
           accept: "application/json",
@@ -249,7 +249,7 @@ export class RedmineClient implements IssueTracker {
         ...(sent === undefined ? {} : { body: sent.data }),
       });
     } catch (error) {
-      const what = error instanceof undiciErrors.UndiciError ? error.message : String(error);
+      const what = await this.agent.describe(error);
       throw new HonoroitError("UNREACHABLE", `Redmine at ${this.base} is unreachable (${method} ${path}: ${what})`, { cause: error });
     }
     const text = await response.body.text().catch(() => "");
