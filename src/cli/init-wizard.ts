@@ -26,7 +26,7 @@ export function validateWith(key: ConfigKey): (value: string) => true | string {
   };
 }
 
-export type Answers = Partial<Record<ConfigKey | `${ConfigKey}File`, string | number>>;
+export type Answers = Partial<Record<ConfigKey | `${ConfigKey}File`, string | number | boolean>>;
 
 /** `init`'s flags: every question has one; `--yes` takes the defaults for the rest. */
 export interface InitFlags {
@@ -51,6 +51,8 @@ export interface InitFlags {
   readonly redmineNewStatus?: string;
   readonly redmineInProgressStatus?: string;
   readonly redmineDoneStatus?: string;
+  /** False with --no-encryption. */
+  readonly encryption?: boolean;
 }
 
 /**

@@ -55,12 +55,15 @@ describe("honoroit init in a terminal", { timeout: 180_000 }, () => {
       /^✔ Database SQLite/,
       /^✔ SQLite file honoroit\.db$/,
       /^✓ database ready \(.*honoroit\.db\), the bot's session kept in it$/,
+      /^✓ encryption keys made for the bot's device, cross-signed by its account, with a key backup on the homeserver$/,
       /^✔ Sync requests with Redmine \(an issue for each request\)\? No$/,
       /^✔ HTTP port for \/_health and \/metrics .* 8089$/,
       /^✔ Protect \/metrics with a login and password\? No$/,
       new RegExp(`^✓ wrote ${literally(file)} \\(mode 0600\\)$`),
       /^To run it under systemd, save this as \/etc\/systemd\/system\/honoroit\.service/,
       new RegExp(`^ExecStart=.*bin/honoroit --config ${literally(file)} serve$`),
+      /^The recovery key of the bot's key backup:$/,
+      /^E[A-Za-z0-9]{3}( [A-Za-z0-9]{4}){11}$/,
       new RegExp(`^next: honoroit --config ${literally(file)} serve$`),
     ]);
     for (const check of ["✓ homeserver", "✓ logged in as", "✓ the bot is in the operators room", "✓ database ready"]) {

@@ -55,9 +55,24 @@ describe("honoroit init --yes", { timeout: 180_000 }, () => {
     const docs = /^Documentation=(file:\S+)$/m.exec(unitText)?.[1];
     assert.ok(docs?.endsWith("/README.md") === true && existsSync(fileURLToPath(docs)), `the unit's documentation is this package's README:\n${unitText}`);
 
+    // The encryption keys were made by init: the recovery key is shown once, and the command
+    // shows the same; the homeserver holds the backup and the device's cross-signature.
+    assert.match(ok.stdout, /✓ encryption keys made for the bot's device, cross-signed by its account, with a key backup on the homeserver/);
+    const shown = /^The recovery key of the bot's key backup:\n(.+)$/m.exec(ok.stdout)?.[1];
+    assert.match(shown ?? "", /^E[A-Za-z0-9]{3}( [A-Za-z0-9]{4}){11}$/, ok.stdout);
+    assert.doesNotMatch(ok.stdout, /crypto recovery-key, and keep/, "no need to ask for the key later");
+    const asked = await runCli(["--config", file, "crypto", "recovery-key", "--json"], {});
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.deepEqual(JSON.parse(asked.stdout), { recoveryKey: shown });
+    const device = /✓ logged in as \S+ \(device (\w+)\)/.exec(ok.stdout)?.[1] ?? "";
+    const signatures = await deviceSignatures(w.hs.url, w.operator.client.getAccessToken() ?? "", w.bot, device);
+    assert.ok(signatures.selfSigningKey !== undefined, "the bot's account has cross-signing keys");
+    assert.ok(signatures.by.includes(`ed25519:${signatures.selfSigningKey}`), `the device is signed by the account's self-signing key: ${signatures.by.join(", ")}`);
+
     // serve with nothing but that file: the same device init logged in with, and it relays.
     const serve = w.track(await ServeProcess.start({}, { args: ["--config", file] }));
     assert.match(serve.output, /logged in to Matrix .*method=saved/);
+    assert.match(serve.output, /end-to-end encryption state restored/);
     const dm = await w.openDm();
     await w.customer.client.sendTextMessage(dm, "hello after init");
     await waitFor(async () => ((await roomHistory(w.operator.client, w.opsRoom)).some((e) => e.sender === w.bot && bodyOf(e).endsWith("hello after init")) ? true : undefined), {
@@ -65,6 +80,7 @@ describe("honoroit init --yes", { timeout: 180_000 }, () => {
       timeoutMs: 30_000,
     });
     assert.equal(await serve.stop("SIGTERM"), 0);
+    assert.doesNotMatch(serve.output, /key backup created|cross-signing set up/, "init made them; serve found them");
   });
   it("on PostgreSQL: an unreachable DSN is refused, writing nothing; a working one is migrated and serve goes on with init's device", async (t) => {
     const w = await makeWorld(t, { database: "postgres" });
@@ -102,3 +118,17 @@ describe("honoroit init --yes", { timeout: 180_000 }, () => {
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 });
+
+/** The self-signing key of `user`'s account, and who signed `device`'s keys, as anyone may query. */
+async function deviceSignatures(homeserver: string, token: string, user: string, device: string): Promise<{ selfSigningKey: string | undefined; by: string[] }> {
+  const answer = (await (await fetch(`${homeserver}/_matrix/client/v3/keys/query`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ device_keys: { [user]: [device] } }),
+  })).json()) as {
+    device_keys?: Record<string, Record<string, { signatures?: Record<string, Record<string, string>> }>>;
+    self_signing_keys?: Record<string, { keys?: Record<string, string> }>;
+  };
+  const selfSigning = Object.values(answer.self_signing_keys?.[user]?.keys ?? {})[0];
+  return { selfSigningKey: selfSigning, by: Object.keys(answer.device_keys?.[user]?.[device]?.signatures?.[user] ?? {}) };
+}

@@ -32,18 +32,23 @@ export class AccountKeys {
     private readonly keep: ((recoveryKey: string) => Promise<void>) | undefined,
   ) {}
 
-  async setUp(options: AccountKeysOptions): Promise<void> {
+  /** Sets up what is missing; returns what could not be, in words (each also logged). */
+  async setUp(options: AccountKeysOptions): Promise<string[]> {
+    const problems: string[] = [];
     try {
       await this.crossSign();
     } catch (error) {
+      problems.push(`cross-signing: ${messageOf(error)}`);
       this.logger.warn("cross-signing could not be set up; tried again at the next start", { error: messageOf(error) });
     }
     try {
       await this.backUp(options.recoveryKey);
     } catch (error) {
+      problems.push(`key backup: ${messageOf(error)}`);
       // A recovery key that does not fit is the admin's to fix: said loudly, serve goes on.
       this.logger[error instanceof HonoroitError ? "error" : "warn"]("the key backup could not be set up; tried again at the next start", { error: messageOf(error) });
     }
+    return problems;
   }
 
 

@@ -60,7 +60,7 @@ export async function startEncryption({ api, media, userId, deviceId, logger }: 
   });
   // In the background: serve relays meanwhile (the engine runs one machine call at a time).
   const account = new AccountKeys(engine, api, userId, logger, options.keepRecoveryKey);
-  const setUp = options.setUpAccountKeys === false ? Promise.resolve() : account.setUp({ recoveryKey: options.recoveryKey });
+  const setUp = options.setUpAccountKeys === false ? Promise.resolve([]) : account.setUp({ recoveryKey: options.recoveryKey });
   return {
     stage,
     seal: new RoomEncryptor(engine, rooms, new MediaCarrier(rooms, media, logger)),

@@ -14,15 +14,16 @@ export async function run(_input: CommandInput, ctx: CliContext): Promise<Output
       ? new HonoroitError("BAD_CONFIG", "the recovery key is sealed with another data secret: run with the HONOROIT_DATA_SECRET serve uses")
       : new HonoroitError("NOT_FOUND", "there is no key backup yet: serve makes one at its first start with encryption on (see its log)");
   }
-  return {
-    kind: "lines",
-    lines: [
-      kept.key,
-      "",
-      "Keep this key somewhere safe, away from the database. If the database is lost, start the new",
-      "serve with HONOROIT_RECOVERY_KEY set to it: the bot's new device restores its room keys",
-      "from the account's key backup.",
-    ],
-    json: { recoveryKey: kept.key },
-  };
+  return { kind: "lines", lines: recoveryKeyLines(kept.key), json: { recoveryKey: kept.key } };
+}
+
+/** The recovery key and what to do with it. */
+export function recoveryKeyLines(key: string): string[] {
+  return [
+    key,
+    "",
+    "Keep this key somewhere safe, away from the database. If the database is lost, start the new",
+    "serve with HONOROIT_RECOVERY_KEY set to it: the bot's new device restores its room keys",
+    "from the account's key backup.",
+  ];
 }

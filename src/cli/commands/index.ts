@@ -52,6 +52,7 @@ export const COMMANDS: readonly CliCommand[] = [
       { flags: "--redmine-new-status <status>", description: "status while a request waits for an operator, by name or id (default: the tracker's default status)" },
       { flags: "--redmine-in-progress-status <status>", description: "status while it waits for the customer (default: In Progress, or the next open status)" },
       { flags: "--redmine-done-status <status>", description: "status of a closed request (default: Closed, or the first closed status)" },
+      { flags: "--no-encryption", description: "turn end-to-end encryption off (noEncryption); by default init makes the bot's encryption keys and shows the recovery key" },
       { flags: "--systemd <file>", description: "also write a systemd unit to this file" },
       { flags: "--force", description: "overwrite an existing configuration file" },
     ],

@@ -4,13 +4,16 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { HonoroitError, messageOf } from "../../core/errors.ts";
 import type { RoomId, UserId } from "../../core/ids.ts";
-import type { LogLevel } from "../../core/ports.ts";
+import type { Logger, LogLevel } from "../../core/ports.ts";
+import type { DeviceKeys } from "../../adapters/crypto/device-keys.ts";
+import type { MatrixSession } from "../../adapters/matrix/login.ts";
 import { nestDotted } from "../../config/schema.ts";
 import type { CommandRun } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { askRedmine } from "../init-redmine.ts";
 import { secretFromFile, validateWith, Wizard, type Answers, type InitFlags, type Prompter } from "../init-wizard.ts";
 import { systemdUnit } from "../systemd-unit.ts";
+import { recoveryKeyLines } from "./crypto-recovery-key.ts";
 
 type AuthMethod = "password" | "token" | "sharedSecret";
 
@@ -29,6 +32,8 @@ const AUTH_QUESTIONS: Readonly<Record<AuthMethod, string>> = {
 interface Setup {
   readonly answers: Answers;
   readonly lines: string[];
+  /** The key that restores the bot's encryption keys from the key backup, when init made it. */
+  readonly recoveryKey: string | undefined;
 }
 
 /** The whole conversation: each answer checked before the next question. */
@@ -39,6 +44,7 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
   const checks = await import("../../adapters/matrix/setup-checks.ts");
   const answers: Answers = {};
   const lines: string[] = [];
+  let recoveryKey: string | undefined;
   const done = (line: string): void => {
     lines.push(`✓ ${line}`);
     w.note(`✓ ${line}`);
@@ -120,12 +126,13 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
 
   const storage = await w.until(async (first) => {
     const ww = w.withFlags(first);
-    const dialect = await ww.answer(
+    const answered = await ww.answer(
       "dbDialect",
       (p) => p.select({ message: "Database", choices: [{ value: "sqlite", name: "SQLite (a file next to the config)" }, { value: "postgres", name: "PostgreSQL" }], default: "sqlite" }),
       "sqlite",
     );
-    if (dialect !== "sqlite" && dialect !== "postgres") throw new HonoroitError("BAD_ARGUMENT", `--db-dialect must be sqlite or postgres, not "${dialect}"`);
+    if (answered !== "sqlite" && answered !== "postgres") throw new HonoroitError("BAD_ARGUMENT", `--db-dialect must be sqlite or postgres, not "${answered}"`);
+    const dialect: "sqlite" | "postgres" = answered;
     const dsn = (await ww.answer(
       "dbDsn",
       (p) =>
@@ -155,6 +162,20 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
   answers["db.dsn"] = storage.dsn;
   done(`database ready (${storage.dialect === "sqlite" ? storage.where : "PostgreSQL"}), the bot's session kept in it`);
 
+  if (w.flag("encryption") === false) answers.noEncryption = true;
+  else {
+    const keys = await setUpEncryption(storage, login.checked.session, dataSecret, logger);
+    if ("recoveryKey" in keys) {
+      done("encryption keys made for the bot's device, cross-signed by its account, with a key backup on the homeserver");
+      recoveryKey = keys.recoveryKey;
+    } else {
+      // Not a reason to stop: serve makes what is missing at its first start.
+      const line = `! encryption keys not all set up now (${keys.problems.join("; ")}): serve tries again at its first start, then \`honoroit crypto recovery-key\` shows the key`;
+      lines.push(line);
+      w.note(line);
+    }
+  }
+
   await askRedmine(w, answers, done);
 
   const port = await w.until(async (first) => {
@@ -172,7 +193,22 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
     if (file !== undefined) answers["metrics.passwordFile"] = path.resolve(file);
     else answers["metrics.password"] = await w.answer("metricsPasswordFile", (p) => p.password({ message: "Metrics password", validate: validateWith("metrics.password") }));
   }
-  return { answers, lines };
+  return { answers, lines, recoveryKey };
+}
+
+/**
+ * The bot's encryption keys, made in the database serve will use: the store is opened again
+ * (the storage step closed it), and closed before the config is written.
+ */
+async function setUpEncryption(storage: { dialect: "sqlite" | "postgres"; where: string }, session: MatrixSession, dataSecret: string, logger: Logger): Promise<DeviceKeys> {
+  const { openStore } = await import("../../adapters/storage/open-store.ts");
+  const { setUpDeviceKeys } = await import("../../adapters/crypto/device-keys.ts");
+  const store = await openStore({ dialect: storage.dialect, dsn: storage.where });
+  try {
+    return await setUpDeviceKeys(session, store, dataSecret, logger);
+  } finally {
+    await store.close();
+  }
 }
 
 /** The real prompts, loaded only when `init` runs attended. */
@@ -253,10 +289,17 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
         lines.push("", "To run it under systemd, save this as /etc/systemd/system/honoroit.service (or rerun with --systemd FILE):", "", ...unit.trimEnd().split("\n"), "");
       }
       if (bin.includes(`${path.sep}_npx${path.sep}`)) lines.push("note: this copy runs from npx's cache; install it (npm install -g honoroit) so that the unit's path stays valid");
+      // Shown once, here; `honoroit crypto recovery-key` shows it again.
+      if (setup.recoveryKey !== undefined) lines.push("", "The recovery key of the bot's key backup:", ...recoveryKeyLines(setup.recoveryKey), "");
+      else if (setup.answers.noEncryption !== true) {
+        lines.push(`then, once serve has started: honoroit --config ${file} crypto recovery-key, and keep the key it shows away from the database (it restores the bot's encryption keys if the database is lost)`);
+      }
       lines.push(`next: honoroit --config ${file} serve`);
-      // The key backup is made by serve's first start, not here: shown by the command, once asked.
-      lines.push(`then: honoroit --config ${file} crypto recovery-key, and keep the key it shows away from the database (it restores the bot's encryption keys if the database is lost)`);
-      return { kind: "lines", lines, json: { file, systemd: systemd ?? null, homeserver: setup.answers.homeserver, roomId: setup.answers.roomId, redmineProject: setup.answers["redmine.project"] ?? null } };
+      return {
+        kind: "lines",
+        lines,
+        json: { file, systemd: systemd ?? null, homeserver: setup.answers.homeserver, roomId: setup.answers.roomId, redmineProject: setup.answers["redmine.project"] ?? null, recoveryKey: setup.recoveryKey ?? null },
+      };
     },
   };
 }
