@@ -81,6 +81,18 @@ describe("honoroit init --yes", { timeout: 180_000 }, () => {
     });
     assert.equal(await serve.stop("SIGTERM"), 0);
     assert.doesNotMatch(serve.output, /key backup created|cross-signing set up/, "init made them; serve found them");
+
+    // init again over the same database: a new device, whose session and data secret replace
+    // the earlier ones; that device's keys are dropped, and the account's backup is not this
+    // device's to use: said, with what to do. serve then starts on the new keys.
+    const again = await runCli([...base, "--homeserver", w.hs.url, "--password-file", right, "--room-id", w.opsRoom, "--force"], {});
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /✓ dropped the encryption keys an earlier device left in the database/);
+    assert.match(again.stdout, /^! encryption not fully set up \(serve tries again at each start\): .*key backup: the account has a key backup this device holds no key for: set HONOROIT_RECOVERY_KEY/m);
+    assert.match(again.stdout, /crypto recovery-key, and keep/);
+    const restarted = w.track(await ServeProcess.start({}, { args: ["--config", file] }));
+    assert.match(restarted.output, /end-to-end encryption state restored/);
+    assert.equal(await restarted.stop("SIGTERM"), 0);
   });
   it("on PostgreSQL: an unreachable DSN is refused, writing nothing; a working one is migrated and serve goes on with init's device", async (t) => {
     const w = await makeWorld(t, { database: "postgres" });

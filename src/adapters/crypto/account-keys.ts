@@ -36,13 +36,21 @@ export class AccountKeys {
   async setUp(options: AccountKeysOptions): Promise<string[]> {
     const problems: string[] = [];
     try {
-      await this.crossSign();
+      const cannot = await this.crossSign();
+      if (cannot !== undefined) {
+        problems.push(`cross-signing: ${cannot}`);
+        this.logger.warn(cannot);
+      }
     } catch (error) {
       problems.push(`cross-signing: ${messageOf(error)}`);
       this.logger.warn("cross-signing could not be set up; tried again at the next start", { error: messageOf(error) });
     }
     try {
-      await this.backUp(options.recoveryKey);
+      const cannot = await this.backUp(options.recoveryKey);
+      if (cannot !== undefined) {
+        problems.push(`key backup: ${cannot.message}`);
+        this.logger.warn(cannot.message, cannot.version === undefined ? {} : { version: cannot.version });
+      }
     } catch (error) {
       problems.push(`key backup: ${messageOf(error)}`);
       // A recovery key that does not fit is the admin's to fix: said loudly, serve goes on.
@@ -52,13 +60,13 @@ export class AccountKeys {
   }
 
 
-  private async crossSign(): Promise<void> {
+  /** Cross-signs the device; says why when it cannot (another device holds the account's keys). */
+  private async crossSign(): Promise<string | undefined> {
     const status = await this.engine.exclusive((m) => m.crossSigningStatus());
     const published = await this.publishedMasterKey();
-    if (status.hasMaster && published) return;
+    if (status.hasMaster && published) return undefined;
     if (!status.hasMaster && published) {
-      this.logger.warn("the bot's account already has cross-signing keys that this device does not hold (made by another device, or by the bot before its database was lost); this device stays signed by itself only");
-      return;
+      return "the bot's account already has cross-signing keys that this device does not hold (made by another device, or by the bot before its database was lost); this device stays signed by itself only";
     }
     // Keys made and saved before an upload that did not finish are uploaded again, not replaced.
     const requests = await this.engine.exclusive((m) => m.bootstrapCrossSigning(!status.hasMaster));
@@ -75,6 +83,7 @@ export class AccountKeys {
     }
     await this.engine.send(requests.uploadSignaturesRequest);
     this.logger.info("cross-signing set up: the bot's account signs its device");
+    return undefined;
   }
 
   private async publishedMasterKey(): Promise<boolean> {
@@ -82,7 +91,8 @@ export class AccountKeys {
     return objectAt(objectAt(answer, "master_keys"), this.userId) !== undefined;
   }
 
-  private async backUp(recoveryKey: string | undefined): Promise<void> {
+  /** Backs up to the account's backup, made if none; says why when it cannot (it is another device's). */
+  private async backUp(recoveryKey: string | undefined): Promise<{ readonly message: string; readonly version?: string } | undefined> {
     const server = await this.serverBackup();
     const local = await this.engine.exclusive((m) => m.getBackupKeys());
     const key = local.decryptionKey;
@@ -95,17 +105,16 @@ export class AccountKeys {
         // Ours (also one created by an attempt whose answer was lost).
         await this.enable(key, server.version);
       } else {
-        this.logger.warn("the account's key backup was replaced from another device: this device does not back up its keys to it", { version: server.version });
+        return { message: "the account's key backup was replaced from another device: this device does not back up its keys to it", version: server.version };
       }
-      return;
+      return undefined;
     }
     if (recoveryKey !== undefined) {
       await this.restore(recoveryKey, server);
-      return;
+      return undefined;
     }
     if (server !== undefined) {
-      this.logger.warn("the account has a key backup this device holds no key for: set HONOROIT_RECOVERY_KEY to restore from it (this device goes on without a backup)", { version: server.version });
-      return;
+      return { message: "the account has a key backup this device holds no key for: set HONOROIT_RECOVERY_KEY to restore from it (this device goes on without a backup)", version: server.version };
     }
     // A new key, saved before the homeserver hears of it; a crash before the version is known
     // leaves it saved, and the next start creates (or finds) the backup with it.
@@ -115,6 +124,7 @@ export class AccountKeys {
     await this.engine.exclusive((m) => m.saveBackupDecryptionKey(fresh, ""));
     await this.enable(BackupDecryptionKey.fromBase64(saved), await this.createBackup(publicKey));
     this.logger.info("key backup created: `honoroit crypto recovery-key` shows the key that restores it");
+    return undefined;
   }
 
   private async serverBackup(): Promise<ServerBackup | undefined> {

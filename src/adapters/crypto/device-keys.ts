@@ -9,15 +9,39 @@ import { MatrixApi } from "../matrix/api.ts";
 import type { MatrixSession } from "../matrix/login.ts";
 import { AccountKeys } from "./account-keys.ts";
 import { OlmEngine } from "./olm-engine.ts";
-import { keepRecoveryKey, keptRecoveryKey } from "./recovery-key.ts";
+import { forgetRecoveryKey, keepRecoveryKey, keptRecoveryKey } from "./recovery-key.ts";
 
-export type DeviceKeys = { readonly recoveryKey: string } | { readonly problems: readonly string[] };
+export type DeviceKeys = ({ readonly recoveryKey: string } | { readonly problems: readonly string[] }) & {
+  /** The database held an earlier device's keys, dropped: that device's session was replaced. */
+  readonly replaced: boolean;
+};
 
 /** Publishes the device's keys, cross-signs it and makes the key backup; what failed is said, not thrown. */
 export async function setUpDeviceKeys(session: MatrixSession, store: { readonly crypto: CryptoStateStore; readonly kv: KeyValueStore }, secret: string | undefined, logger: Logger): Promise<DeviceKeys> {
+  const replaced = await dropEarlierState(store);
+  const keys = await makeKeys(session, store, secret, logger);
+  return { ...keys, replaced };
+}
+
+/**
+ * Drops what an earlier `init` or serve kept on this database: the keys of a device whose
+ * session init has just replaced (and sealed with a data secret the new file does not hold),
+ * which no process could use again.
+ */
+async function dropEarlierState(store: { readonly crypto: CryptoStateStore; readonly kv: KeyValueStore }): Promise<boolean> {
+  const snapshot = await store.crypto.snapshot();
+  const journal = await store.crypto.journal();
+  if (snapshot.length === 0 && journal.length === 0) return false;
+  await store.crypto.compact([], journal.at(-1)?.id ?? 0);
+  await forgetRecoveryKey(store.kv);
+  return true;
+}
+
+async function makeKeys(session: MatrixSession, store: { readonly crypto: CryptoStateStore; readonly kv: KeyValueStore }, secret: string | undefined, logger: Logger): Promise<{ readonly recoveryKey: string } | { readonly problems: readonly string[] }> {
   const api = MatrixApi.create(session.homeserver, session.accessToken, { logger, maxAttempts: 2 });
-  const engine = await OlmEngine.start({ api, store: store.crypto, secret, userId: session.userId, deviceId: session.deviceId, logger });
+  let engine: OlmEngine | undefined;
   try {
+    engine = await OlmEngine.start({ api, store: store.crypto, secret, userId: session.userId, deviceId: session.deviceId, logger });
     // The device's identity and one-time keys first: the cross-signing signature is of them.
     await engine.sendOutgoing();
     const problems = await new AccountKeys(engine, api, session.userId, logger, (key) => keepRecoveryKey(store.kv, secret, key)).setUp({});
@@ -28,6 +52,6 @@ export async function setUpDeviceKeys(session: MatrixSession, store: { readonly 
   } catch (error) {
     return { problems: [messageOf(error)] };
   } finally {
-    engine.close();
+    engine?.close();
   }
 }

@@ -30,6 +30,11 @@ export async function keepRecoveryKey(kv: KeyValueStore, secret: string | undefi
   await kv.set(NAMESPACE, KEY, new TokenSeal(secret).seal(recoveryKey));
 }
 
+/** Forgets the kept recovery key (its device's keys are gone). */
+export async function forgetRecoveryKey(kv: KeyValueStore): Promise<void> {
+  await kv.delete(NAMESPACE, KEY);
+}
+
 /** The kept recovery key: none yet, or sealed with another data secret. */
 export async function keptRecoveryKey(kv: KeyValueStore, secret: string | undefined): Promise<{ readonly key: string } | { readonly missing: "none" | "sealed" }> {
   const stored = await kv.get(NAMESPACE, KEY);

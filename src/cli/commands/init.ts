@@ -162,20 +162,6 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
   answers["db.dsn"] = storage.dsn;
   done(`database ready (${storage.dialect === "sqlite" ? storage.where : "PostgreSQL"}), the bot's session kept in it`);
 
-  if (w.flag("encryption") === false) answers.noEncryption = true;
-  else {
-    const keys = await setUpEncryption(storage, login.checked.session, dataSecret, logger);
-    if ("recoveryKey" in keys) {
-      done("encryption keys made for the bot's device, cross-signed by its account, with a key backup on the homeserver");
-      recoveryKey = keys.recoveryKey;
-    } else {
-      // Not a reason to stop: serve makes what is missing at its first start.
-      const line = `! encryption keys not all set up now (${keys.problems.join("; ")}): serve tries again at its first start, then \`honoroit crypto recovery-key\` shows the key`;
-      lines.push(line);
-      w.note(line);
-    }
-  }
-
   await askRedmine(w, answers, done);
 
   const port = await w.until(async (first) => {
@@ -192,6 +178,21 @@ async function runWizard(w: Wizard, file: string, ctx: CliContext): Promise<Setu
     const file = w.flag("metricsPasswordFile");
     if (file !== undefined) answers["metrics.passwordFile"] = path.resolve(file);
     else answers["metrics.password"] = await w.answer("metricsPasswordFile", (p) => p.password({ message: "Metrics password", validate: validateWith("metrics.password") }));
+  }
+  // Last: nothing after it can be refused, so the keys it makes are those of the file written.
+  if (w.flag("encryption") === false) answers.noEncryption = true;
+  else {
+    const keys = await setUpEncryption(storage, login.checked.session, dataSecret, logger);
+    if (keys.replaced) done("dropped the encryption keys an earlier device left in the database (this login replaces its session)");
+    if ("recoveryKey" in keys) {
+      done("encryption keys made for the bot's device, cross-signed by its account, with a key backup on the homeserver");
+      recoveryKey = keys.recoveryKey;
+    } else {
+      // Not a reason to stop: serve makes what is missing at its first start.
+      const line = `! encryption not fully set up (serve tries again at each start): ${keys.problems.join("; ")}`;
+      lines.push(line);
+      w.note(line);
+    }
   }
   return { answers, lines, recoveryKey };
 }
