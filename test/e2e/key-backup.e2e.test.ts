@@ -1,7 +1,8 @@
 // What lets the bot's encryption keys outlive its database, end to end against Synapse: the
 // real binary cross-signs its device and backs up its room keys; `honoroit crypto
 // recovery-key` shows the key; a serve started on a new, empty database with that key restores
-// the room keys into its new device. A recovery key of another backup is refused, loudly.
+// the room keys into its new device, which the account's cross-signing keys (taken back from
+// its secret storage) sign. A recovery key of another backup is refused, loudly.
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -61,8 +62,17 @@ describe("key backup and recovery against Synapse", { timeout: 300_000 }, () => 
     serve = await w.start({ ...fresh, HONOROIT_RECOVERY_KEY: recoveryKey });
     const restored = await waitForLog(serve, /key backup restored with the recovery key .*imported=(\d+)/, "the backup to be restored");
     assert.ok(Number(restored[1]) >= 1, `room keys imported: ${restored[0]}`);
+    await waitForLog(serve, /cross-signing restored from the account's secret storage/, "the account's cross-signing keys to be taken back");
     // A new device (the old one was never logged out), as the customer's client learns of it.
     await waitFor(async () => ((await deviceIdsOf(w.customer.client, w.bot)).length === 2 ? true : undefined), { what: "the customer's client to see the bot's new device", timeoutMs: 30_000, intervalMs: 300 });
+    // Signed by the same account identity as the first device: people's clients see no change of identity.
+    const [first] = await deviceIdsOf(w.operator.client, w.bot);
+    await waitFor(async () => {
+      const devices = await deviceIdsOf(w.operator.client, w.bot);
+      const added = devices.find((d) => d !== first);
+      if (added === undefined) return undefined;
+      return (await operatorCrypto.getDeviceVerificationStatus(w.bot, added))?.signedByOwner === true ? true : undefined;
+    }, { what: "the bot's new device to be cross-signed, as the operator's client sees it", timeoutMs: 30_000, intervalMs: 500 });
     const again = await runCli(["crypto", "recovery-key"], fresh);
     assert.equal(again.stdout.split("\n")[0], recoveryKey, "the new device backs up to the same backup");
     assert.equal(await serve.stop("SIGTERM"), 0);

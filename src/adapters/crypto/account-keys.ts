@@ -1,8 +1,10 @@
 // What lets the bot's keys outlive its database: cross-signing (the account signs the bot's
-// device, so people's clients see a device its owner vouches for) and the server-side key
-// backup (room keys, encrypted to a key only the recovery key opens). Set up at start, once per
-// account and device; a step that fails is logged and tried again at the next start, and
-// never stops serve. Every key is saved in the crypto state before the homeserver hears of it.
+// device, so people's clients see a device its owner vouches for), the server-side key backup
+// (room keys, encrypted to a key only the recovery key opens) and the account's secret storage
+// (the cross-signing keys, encrypted to the same recovery key, so that a device that replaces
+// this one is signed by the account too). Set up at start, once per account and device; a step
+// that fails is logged and tried again at the next start, and never stops serve. Every key is
+// saved in the crypto state before the homeserver hears of it.
 import { BackupDecryptionKey, KeysUploadRequest, RoomId } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { HonoroitError, messageOf } from "../../core/errors.ts";
 import type { Logger } from "../../core/ports.ts";
@@ -11,6 +13,11 @@ import type { MatrixApi } from "../matrix/api.ts";
 import { isObject, objectAt, stringAt } from "../matrix/json.ts";
 import type { OlmEngine } from "./olm-engine.ts";
 import { decodeRecoveryKey, encodeRecoveryKey } from "./recovery-key.ts";
+import { SecretStorage } from "./secret-storage.ts";
+
+const MASTER = "m.cross_signing.master";
+const SELF_SIGNING = "m.cross_signing.self_signing";
+const USER_SIGNING = "m.cross_signing.user_signing";
 
 /** The account's current key backup on the homeserver. */
 interface ServerBackup {
@@ -36,7 +43,7 @@ export class AccountKeys {
   async setUp(options: AccountKeysOptions): Promise<string[]> {
     const problems: string[] = [];
     try {
-      const cannot = await this.crossSign();
+      const cannot = await this.crossSign(options.recoveryKey);
       if (cannot !== undefined) {
         problems.push(`cross-signing: ${cannot}`);
         this.logger.warn(cannot);
@@ -56,17 +63,31 @@ export class AccountKeys {
       // A recovery key that does not fit is the admin's to fix: said loudly, serve goes on.
       this.logger[error instanceof HonoroitError ? "error" : "warn"]("the key backup could not be set up; tried again at the next start", { error: messageOf(error) });
     }
+    try {
+      const cannot = await this.keepSecrets();
+      if (cannot !== undefined) {
+        problems.push(`secret storage: ${cannot}`);
+        this.logger.warn(cannot);
+      }
+    } catch (error) {
+      problems.push(`secret storage: ${messageOf(error)}`);
+      this.logger.warn("the cross-signing keys could not be kept in the account's secret storage; tried again at the next start", { error: messageOf(error) });
+    }
     return problems;
   }
 
 
-  /** Cross-signs the device; says why when it cannot (another device holds the account's keys). */
-  private async crossSign(): Promise<string | undefined> {
+  /**
+   * Cross-signs the device, with new keys or, given the recovery key, the account's from its
+   * secret storage; says why when it cannot (another device holds the account's keys).
+   */
+  private async crossSign(recoveryKey: string | undefined): Promise<string | undefined> {
     const status = await this.engine.exclusive((m) => m.crossSigningStatus());
     const published = await this.publishedMasterKey();
     if (status.hasMaster && published) return undefined;
     if (!status.hasMaster && published) {
-      return "the bot's account already has cross-signing keys that this device does not hold (made by another device, or by the bot before its database was lost); this device stays signed by itself only";
+      if (recoveryKey !== undefined) return this.restoreCrossSigning(recoveryKey);
+      return "the bot's account already has cross-signing keys that this device does not hold (made by another device, or by the bot before its database was lost; HONOROIT_RECOVERY_KEY takes them back); this device stays signed by itself only";
     }
     // Keys made and saved before an upload that did not finish are uploaded again, not replaced.
     const requests = await this.engine.exclusive((m) => m.bootstrapCrossSigning(!status.hasMaster));
@@ -84,6 +105,43 @@ export class AccountKeys {
     await this.engine.send(requests.uploadSignaturesRequest);
     this.logger.info("cross-signing set up: the bot's account signs its device");
     return undefined;
+  }
+
+  /** A new device given the recovery key: the account's cross-signing keys, from its secret storage, sign it. */
+  private async restoreCrossSigning(recoveryKey: string): Promise<string | undefined> {
+    const storage = new SecretStorage(this.api, this.userId, new Uint8Array(decodeRecoveryKey(recoveryKey)));
+    const secrets = await storage.read([MASTER, SELF_SIGNING, USER_SIGNING]);
+    const master = secrets[MASTER];
+    const selfSigning = secrets[SELF_SIGNING];
+    if (master === undefined || selfSigning === undefined) {
+      return "the account's cross-signing keys are not in its secret storage under HONOROIT_RECOVERY_KEY (kept there since this version; or the key is another backup's): this device stays signed by itself only";
+    }
+    // The account's public keys are fetched first: the private ones imported are checked against them.
+    await this.engine.sendOutgoing();
+    const status = await this.engine.exclusive((m) => m.importCrossSigningKeys(master, selfSigning, secrets[USER_SIGNING] ?? null));
+    if (!status.hasMaster || !status.hasSelfSigning) return "the cross-signing keys in the account's secret storage do not match its published ones: this device stays signed by itself only";
+    const signature = await this.engine.exclusive(async (m) => (await m.getDevice(m.userId, m.deviceId))?.verify());
+    if (signature === undefined) return "this device's own keys are not known yet: it is cross-signed at the next start";
+    await this.engine.send(signature);
+    this.logger.info("cross-signing restored from the account's secret storage: the account signs this new device");
+    return undefined;
+  }
+
+  /**
+   * Keeps the cross-signing keys (and the backup key, as Matrix clients expect) in the account's
+   * secret storage, encrypted to the recovery key, for a device that replaces this one.
+   */
+  private async keepSecrets(): Promise<string | undefined> {
+    const [exported, backup] = await this.engine.exclusive(async (m) => [await m.exportCrossSigningKeys(), await m.getBackupKeys()] as const);
+    const backupKey = backup.decryptionKey?.toBase64();
+    if (exported?.masterKey === undefined || exported.self_signing_key === undefined || backupKey === undefined) return undefined;
+    const storage = new SecretStorage(this.api, this.userId, new Uint8Array(Buffer.from(backupKey, "base64")));
+    return storage.keep({
+      [MASTER]: exported.masterKey,
+      [SELF_SIGNING]: exported.self_signing_key,
+      ...(exported.userSigningKey === undefined ? {} : { [USER_SIGNING]: exported.userSigningKey }),
+      "m.megolm_backup.v1": backupKey,
+    });
   }
 
   private async publishedMasterKey(): Promise<boolean> {
