@@ -1,11 +1,14 @@
 // `honoroit tickets show`: a request and its transcript as an operator reads it from a shell,
-// beside a running serve (it only reads).
+// beside a running serve (it only reads); in an encrypted operators room, with serve's saved
+// room keys.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bodyOf, roomHistory } from "../support/room-history.ts";
 import { runCli, ServeProcess } from "../support/serve-process.ts";
 import { waitFor } from "../support/synapse.ts";
 import { makeWorld } from "./world.ts";
+import { encryptedDm, waitForShown } from "../support/crypto-client.ts";
+import { encryptedWorld } from "../support/encrypted-world.ts";
 
 interface Shown {
   id: number;
@@ -50,6 +53,33 @@ describe("honoroit tickets show", { timeout: 180_000 }, () => {
     const unknown = await runCli(["tickets", "show", "99"], w.env);
     assert.equal(unknown.code, 3);
     assert.match(unknown.stderr, /there is no request #99/);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  it("reads an encrypted operators room with serve's saved keys, beside the running serve", async (t) => {
+    const w = await encryptedWorld(t, "sqlite");
+    if (w === undefined) return;
+    const serve = await w.start();
+    await waitFor(() => (w.operator.client.getRoom(w.opsRoom)?.getMember(w.bot)?.membership === "join" ? true : undefined), { what: "the bot to join the operators room", timeoutMs: 30_000 });
+    const dm = await encryptedDm(w.customer, w.bot);
+    await w.customer.client.sendTextMessage(dm, "my encrypted printer is on fire");
+    const body = (e: { getContent(): Record<string, unknown> }): string => String(e.getContent()["body"]);
+    const root = await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && body(e).startsWith("[OPEN]"), "the thread root");
+    const copy = await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && body(e).endsWith("my encrypted printer is on fire"), "the copy");
+    assert.ok(copy.isEncrypted(), "the operators room is encrypted");
+    await w.operator.client.sendEvent(w.opsRoom, "m.room.message" as never, { msgtype: "m.text", body: "Unplug it, please.", "m.relates_to": { rel_type: "m.thread", event_id: root.getId(), is_falling_back: true } } as never);
+    await waitForShown(w.customer.client, dm, (e) => e.getSender() === w.bot && body(e) === "Unplug it, please.", "the answer in the customer's chat");
+
+    const json = await runCli(["tickets", "show", "1", "--json"], w.env);
+    assert.equal(json.code, 0, json.stderr);
+    const shown = JSON.parse(json.stdout) as Shown;
+    assert.deepEqual(shown.transcript.filter((l) => l.role !== "bot").map((l) => [l.role, l.author, l.text, l.internal]), [
+      ["customer", w.customer.userId, "my encrypted printer is on fire", false],
+      ["operator", w.operator.userId, "Unplug it, please.", false],
+    ]);
+    // serve goes on with its device and keys untouched: the next message is relayed and readable.
+    await w.customer.client.sendTextMessage(dm, "it is unplugged");
+    await waitForShown(w.operator.client, w.opsRoom, (e) => e.getSender() === w.bot && body(e).endsWith("it is unplugged"), "the next copy");
     assert.equal(await serve.stop("SIGTERM"), 0);
   });
 });

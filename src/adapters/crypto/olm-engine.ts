@@ -30,7 +30,8 @@ import { CryptoPersistence } from "./crypto-persistence.ts";
 import type { CryptoPersistenceHealth } from "./crypto-persistence.ts";
 
 /** The name of the IndexedDB store inside fake-indexeddb (one machine per process). */
-const STORE_NAME = "honoroit";
+/** The machine's IndexedDB name (its content is what our database keeps). */
+export const STORE_NAME = "honoroit";
 
 /** What one /sync tells the crypto machine. */
 export interface SyncChanges {
@@ -158,10 +159,7 @@ export class OlmEngine {
 
   /** The event to handle in place of an encrypted one; throws when it cannot be decrypted (yet). */
   async decrypt(room: string, raw: object): Promise<{ type: string; content: unknown }> {
-    const decrypted = await this.exclusive((machine) => machine.decryptRoomEvent(JSON.stringify(raw), new RoomId(room), new DecryptionSettings(TrustRequirement.Untrusted)));
-    const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
-    if (typeof clear.type !== "string") throw new Error("the decrypted event has no type");
-    return { type: clear.type, content: clear.content };
+    return this.exclusive((machine) => decryptEvent(machine, room, raw));
   }
 
   /**
@@ -226,6 +224,14 @@ export class OlmEngine {
 }
 
 /** Fresh wasm user ids (the bindings take ownership of what they are given); invalid ones are left out. */
+/** An encrypted room event's clear type and content, from any device sending (see the README's trust choice). */
+export async function decryptEvent(machine: OlmMachine, room: string, raw: object): Promise<{ type: string; content: unknown }> {
+  const decrypted = await machine.decryptRoomEvent(JSON.stringify(raw), new RoomId(room), new DecryptionSettings(TrustRequirement.Untrusted));
+  const clear = JSON.parse(decrypted.event) as { type?: unknown; content?: unknown };
+  if (typeof clear.type !== "string") throw new Error("the decrypted event has no type");
+  return { type: clear.type, content: clear.content };
+}
+
 function userIds(users: readonly string[]): UserId[] {
   const ids: UserId[] = [];
   for (const user of users) {

@@ -1,4 +1,6 @@
-import { HonoroitError } from "../../core/errors.ts";
+import type { SavedKeysReader } from "../../adapters/crypto/saved-keys-reader.ts";
+import { HonoroitError, messageOf } from "../../core/errors.ts";
+import type { Logger, Store } from "../../core/ports.ts";
 import { parseTicketId } from "../../core/ids.ts";
 import type { TranscriptLine } from "../../core/usecases/transcript.ts";
 import type { CommandInput } from "../command.ts";
@@ -37,10 +39,13 @@ export async function run({ args }: CommandInput, ctx: CliContext): Promise<Outp
     const { readThread } = await import("../../adapters/matrix/thread-history.ts");
     const { transcriptOf } = await import("../../core/usecases/transcript.ts");
     const connection = await connectMatrix({ ...loginCredentials(matrix, config), kv: store.kv, syncState: store.sync, logger, retry: false });
+    // Encrypted messages are read with serve's saved room keys, in memory only.
+    const keys = config.noEncryption ? undefined : await savedKeys(store, config.dataSecret ?? undefined, connection, logger);
     try {
-      const messages = await readThread(connection.api, matrix.roomId, ticket.threadRoot);
+      const messages = await readThread(connection.api, matrix.roomId, ticket.threadRoot, keys === undefined ? undefined : (room, raw) => keys.decrypt(room, raw));
       lines = await transcriptOf(ticket, messages, store.relays, connection.userId);
     } finally {
+      keys?.close();
       await connection.close();
     }
   }
@@ -58,4 +63,15 @@ export async function run({ args }: CommandInput, ctx: CliContext): Promise<Outp
     lines: [...header, ...body],
     json: { ...ticketJson(ticket), transcript: lines.map((l) => ({ at: l.at.toISOString(), role: l.role, author: l.author, text: l.text, internal: l.internal, event: l.event })) },
   };
+}
+
+/** serve's room keys, or undefined (with a warning) when they cannot be opened here. */
+async function savedKeys(store: Store, secret: string | undefined, connection: { userId: string; deviceId: string }, logger: Logger): Promise<SavedKeysReader | undefined> {
+  const { SavedKeysReader } = await import("../../adapters/crypto/saved-keys-reader.ts");
+  try {
+    return await SavedKeysReader.open({ store: store.crypto, secret, userId: connection.userId, deviceId: connection.deviceId, logger });
+  } catch (error) {
+    logger.warn("encrypted messages are shown as such: the bot's saved keys cannot be opened", { error: messageOf(error) });
+    return undefined;
+  }
 }
