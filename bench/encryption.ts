@@ -266,7 +266,7 @@ export async function runEncryption(ctx: BenchContext): Promise<SectionResult> {
       met: rssRatio <= ENCRYPTED_RSS_TARGET,
     },
     {
-      metric: `the same, serve run without the unit's environment (glibc's default malloc arenas)`,
+      metric: `the same, serve run without the unit's environment (glibc's and V8's defaults)`,
       value: fmtMb(bare.afterMb),
       baseline: `${fmtMb(bare.startMb)} (at start)`,
       ratio: fmtRatio(bareRatio),

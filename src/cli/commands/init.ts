@@ -292,10 +292,10 @@ export function makeInit(getPrompter: () => Promise<Prompter>, isInteractive: ()
       if (bin.includes(`${path.sep}_npx${path.sep}`)) lines.push("note: this copy runs from npx's cache; install it (npm install -g honoroit) so that the unit's path stays valid");
       // Shown once, here; `honoroit crypto recovery-key` shows it again.
       if (setup.recoveryKey !== undefined) lines.push("", "The recovery key of the bot's key backup:", ...recoveryKeyLines(setup.recoveryKey), "");
-      else if (setup.answers.noEncryption !== true) {
+      lines.push(`next: honoroit --config ${file} serve`);
+      if (setup.recoveryKey === undefined && setup.answers.noEncryption !== true) {
         lines.push(`then, once serve has started: honoroit --config ${file} crypto recovery-key, and keep the key it shows away from the database (it restores the bot's encryption keys if the database is lost)`);
       }
-      lines.push(`next: honoroit --config ${file} serve`);
       return {
         kind: "lines",
         lines,
