@@ -101,6 +101,7 @@ export class RoomSteps {
   }
 
   private async handleOne(room: RoomId, item: RoomItem, source: Source, handler: EventHandler): Promise<StepResult> {
+    const started = performance.now();
     let prepared: JsonObject;
     try {
       prepared = "parsed" in source ? {} : await this.options.prepare(room, source.raw);
@@ -120,6 +121,12 @@ export class RoomSteps {
       item.attempts = 0;
       this.options.metrics?.eventAttempt(result === "failed" ? "failed" : "handled");
       if (result !== "duplicate") this.options.metrics?.eventHandled((performance.now() - item.received) / 1000);
+      // Where an event's time went: from its sending to its /sync answer, queued (from there to
+      // its step) and handling.
+      const queuedMs = Math.round(started - item.received);
+      const handlingMs = Math.round(performance.now() - started);
+      const ts = "ts" in event ? event.ts.getTime() : undefined;
+      this.options.logger.debug("event handled", { room, event: event.eventId, type: event.type, result, ...(ts === undefined ? {} : { syncedMs: Math.round(Date.now() - ts) - queuedMs - handlingMs }), queuedMs, handlingMs });
       return { kind: "done" };
     } catch (error) {
       item.attempts += 1;
