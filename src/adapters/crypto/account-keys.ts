@@ -19,6 +19,17 @@ const MASTER = "m.cross_signing.master";
 const SELF_SIGNING = "m.cross_signing.self_signing";
 const USER_SIGNING = "m.cross_signing.user_signing";
 
+/** Why a step cannot be done on this device (not an error: serve goes on without it). */
+interface Cannot {
+  readonly message: string;
+  /** The key backup's version it is about. */
+  readonly version?: string;
+}
+
+function said(message: string | undefined): Cannot | undefined {
+  return message === undefined ? undefined : { message };
+}
+
 /** The account's current key backup on the homeserver. */
 interface ServerBackup {
   readonly version: string;
@@ -41,41 +52,26 @@ export class AccountKeys {
 
   /** Sets up what is missing; returns what could not be, in words (each also logged). */
   async setUp(options: AccountKeysOptions): Promise<string[]> {
+    const steps: readonly (readonly [string, () => Promise<Cannot | undefined>])[] = [
+      ["cross-signing", async () => said(await this.crossSign(options.recoveryKey))],
+      ["key backup", () => this.backUp(options.recoveryKey)],
+      ["secret storage", async () => said(await this.keepSecrets())],
+    ];
     const problems: string[] = [];
-    try {
-      const cannot = await this.crossSign(options.recoveryKey);
-      if (cannot !== undefined) {
-        problems.push(`cross-signing: ${cannot}`);
-        this.logger.warn(cannot);
-      }
-    } catch (error) {
-      problems.push(`cross-signing: ${messageOf(error)}`);
-      this.logger.warn("cross-signing could not be set up; tried again at the next start", { error: messageOf(error) });
-    }
-    try {
-      const cannot = await this.backUp(options.recoveryKey);
-      if (cannot !== undefined) {
-        problems.push(`key backup: ${cannot.message}`);
+    for (const [what, step] of steps) {
+      try {
+        const cannot = await step();
+        if (cannot === undefined) continue;
+        problems.push(`${what}: ${cannot.message}`);
         this.logger.warn(cannot.message, cannot.version === undefined ? {} : { version: cannot.version });
+      } catch (error) {
+        problems.push(`${what}: ${messageOf(error)}`);
+        // A recovery key that does not fit is the admin's to fix: said loudly, serve goes on.
+        this.logger[error instanceof HonoroitError ? "error" : "warn"](`${what} could not be set up; tried again at the next start`, { error: messageOf(error) });
       }
-    } catch (error) {
-      problems.push(`key backup: ${messageOf(error)}`);
-      // A recovery key that does not fit is the admin's to fix: said loudly, serve goes on.
-      this.logger[error instanceof HonoroitError ? "error" : "warn"]("the key backup could not be set up; tried again at the next start", { error: messageOf(error) });
-    }
-    try {
-      const cannot = await this.keepSecrets();
-      if (cannot !== undefined) {
-        problems.push(`secret storage: ${cannot}`);
-        this.logger.warn(cannot);
-      }
-    } catch (error) {
-      problems.push(`secret storage: ${messageOf(error)}`);
-      this.logger.warn("the cross-signing keys could not be kept in the account's secret storage; tried again at the next start", { error: messageOf(error) });
     }
     return problems;
   }
-
 
   /**
    * Cross-signs the device, with new keys or, given the recovery key, the account's from its
@@ -114,7 +110,7 @@ export class AccountKeys {
     const master = secrets[MASTER];
     const selfSigning = secrets[SELF_SIGNING];
     if (master === undefined || selfSigning === undefined) {
-      return "the account's cross-signing keys are not in its secret storage under HONOROIT_RECOVERY_KEY (kept there since this version; or the key is another backup's): this device stays signed by itself only";
+      return "the account's cross-signing keys are not in its secret storage under HONOROIT_RECOVERY_KEY (a bot set up before it kept them there has none; or the key is another backup's): this device stays signed by itself only";
     }
     // The account's public keys are fetched first: the private ones imported are checked against them.
     await this.engine.sendOutgoing();
@@ -150,7 +146,7 @@ export class AccountKeys {
   }
 
   /** Backs up to the account's backup, made if none; says why when it cannot (it is another device's). */
-  private async backUp(recoveryKey: string | undefined): Promise<{ readonly message: string; readonly version?: string } | undefined> {
+  private async backUp(recoveryKey: string | undefined): Promise<Cannot | undefined> {
     const server = await this.serverBackup();
     const local = await this.engine.exclusive((m) => m.getBackupKeys());
     const key = local.decryptionKey;
