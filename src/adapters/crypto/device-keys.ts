@@ -4,12 +4,15 @@
 // show the key later). The state is saved in the database serve then goes on with.
 import { messageOf } from "../../core/errors.ts";
 import type { Logger } from "../../core/ports.ts";
-import type { CryptoStateStore, KeyValueStore } from "../../core/ports/storage.ts";
+import type { StoreScope } from "../../core/ports/storage.ts";
 import { MatrixApi } from "../matrix/api.ts";
 import type { MatrixSession } from "../matrix/login.ts";
 import { AccountKeys } from "./account-keys.ts";
 import { OlmEngine } from "./olm-engine.ts";
 import { forgetRecoveryKey, keepRecoveryKey, keptRecoveryKey } from "./recovery-key.ts";
+
+/** Where the keys are kept: the crypto state, and the recovery key beside the session. */
+type KeyStores = Pick<StoreScope, "crypto" | "kv">;
 
 export type DeviceKeys = ({ readonly recoveryKey: string } | { readonly problems: readonly string[] }) & {
   /** The database held an earlier device's keys, dropped: that device's session was replaced. */
@@ -17,7 +20,7 @@ export type DeviceKeys = ({ readonly recoveryKey: string } | { readonly problems
 };
 
 /** Publishes the device's keys, cross-signs it and makes the key backup; what failed is said, not thrown. */
-export async function setUpDeviceKeys(session: MatrixSession, store: { readonly crypto: CryptoStateStore; readonly kv: KeyValueStore }, secret: string | undefined, logger: Logger): Promise<DeviceKeys> {
+export async function setUpDeviceKeys(session: MatrixSession, store: KeyStores, secret: string | undefined, logger: Logger): Promise<DeviceKeys> {
   const replaced = await dropEarlierState(store);
   const keys = await makeKeys(session, store, secret, logger);
   return { ...keys, replaced };
@@ -28,7 +31,7 @@ export async function setUpDeviceKeys(session: MatrixSession, store: { readonly 
  * session init has just replaced (and sealed with a data secret the new file does not hold),
  * which no process could use again.
  */
-async function dropEarlierState(store: { readonly crypto: CryptoStateStore; readonly kv: KeyValueStore }): Promise<boolean> {
+async function dropEarlierState(store: KeyStores): Promise<boolean> {
   const snapshot = await store.crypto.snapshot();
   const journal = await store.crypto.journal();
   if (snapshot.length === 0 && journal.length === 0) return false;
@@ -37,7 +40,7 @@ async function dropEarlierState(store: { readonly crypto: CryptoStateStore; read
   return true;
 }
 
-async function makeKeys(session: MatrixSession, store: { readonly crypto: CryptoStateStore; readonly kv: KeyValueStore }, secret: string | undefined, logger: Logger): Promise<{ readonly recoveryKey: string } | { readonly problems: readonly string[] }> {
+async function makeKeys(session: MatrixSession, store: KeyStores, secret: string | undefined, logger: Logger): Promise<{ readonly recoveryKey: string } | { readonly problems: readonly string[] }> {
   const api = MatrixApi.create(session.homeserver, session.accessToken, { logger, maxAttempts: 2 });
   let engine: OlmEngine | undefined;
   try {
