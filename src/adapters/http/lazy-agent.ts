@@ -4,8 +4,6 @@ import type { Agent, Dispatcher } from "undici";
 
 type Undici = typeof import("undici");
 
-let loading: Promise<Undici> | undefined;
-
 /** A connection pool made on first use, with the request function and error class to go with it. */
 export class LazyAgent {
   private made: Promise<{ readonly undici: Undici; readonly agent: Agent }> | undefined;
@@ -29,7 +27,7 @@ export class LazyAgent {
   }
 
   private pool(): Promise<{ readonly undici: Undici; readonly agent: Agent }> {
-    this.made ??= (loading ??= import("undici")).then((undici) => ({ undici, agent: new undici.Agent(this.options) }));
+    this.made ??= import("undici").then((undici) => ({ undici, agent: new undici.Agent(this.options) }));
     return this.made;
   }
 }
