@@ -80,11 +80,9 @@ describe("room scheduler", () => {
       },
       finished: () => undefined,
     });
-    // Three rooms get busy (each is served a few times), then their steps hang.
-    for (let i = 0; i < 3; i++) for (const room of ["f1", "f2", "f3"]) scheduler.push(room, `warm ${i}`);
-    await until(() => scheduler.pending === 0);
+    // Three rooms flood (each has more queued behind its head), and their steps hang.
     block = true;
-    for (const room of ["f1", "f2", "f3"]) scheduler.push(room, "more");
+    for (let i = 0; i < 3; i++) for (const room of ["f1", "f2", "f3"]) scheduler.push(room, `more ${i}`);
     await until(() => running === 2);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(running, 2, "busy rooms stay within the cap");
@@ -93,8 +91,40 @@ describe("room scheduler", () => {
     assert.equal(running, 3, "the quiet room started beyond the cap");
     scheduler.setCap(6);
     await until(() => running === 4);
+    block = false;
     for (const release of releases.splice(0)) release();
     await until(() => scheduler.pending === 0);
+    await scheduler.stop();
+  });
+
+  it("a room with a backlog is not quiet, however rarely it has been served lately", async () => {
+    let running = 0;
+    const started: string[] = [];
+    const releases: (() => void)[] = [];
+    // Loads are forgotten at once: by load alone every flooding room would look quiet.
+    const scheduler = new RoomScheduler<string>({
+      maxInFlight: 1,
+      halfLifeMs: 0.001,
+      step: async (room) => {
+        running++;
+        started.push(room);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        running--;
+        return { kind: "done" };
+      },
+      finished: () => undefined,
+    });
+    for (let i = 0; i < 5; i++) for (const room of ["f1", "f2", "f3", "f4", "f5"]) scheduler.push(room, String(i));
+    await until(() => running === 1);
+    await wait(20);
+    assert.equal(running, 1, "flooding rooms stay within the cap");
+    scheduler.push("quiet", "hello");
+    await until(() => started.includes("quiet"));
+    assert.equal(running, 2, "the quiet room started beside the flood's step, beyond the cap");
+    while (scheduler.pending > 0) {
+      for (const release of releases.splice(0)) release();
+      await wait(1);
+    }
     await scheduler.stop();
   });
 

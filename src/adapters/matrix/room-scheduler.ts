@@ -45,17 +45,23 @@ interface RoomGroup {
   seq: number;
 }
 
-/** A room whose recent load is under this counts as quiet (about one step in the last half-life). */
-const QUIET_LOAD = 1;
 /** Quiet rooms may run this many steps beyond the cap. */
 const QUIET_EXTRA = 4;
 
 /**
+ * A queue with nothing behind its head is quiet: a customer writing now and then, an operator's
+ * reply. Not how little it was served lately: while the bot falls behind a flood, each flooding
+ * room is served so rarely that by that measure it would look quiet too.
+ */
+const isQuiet = (queue: { readonly items: readonly unknown[] }): boolean => queue.items.length <= 1;
+
+/**
  * Per-room queues: each room's items run one at a time, in order; rooms run independently,
- * at most `maxInFlight` steps at once. A free slot goes to the ready room that has been served
- * least lately (each step adds one to a room's load, which halves every `halfLifeMs`), so a
- * quiet customer's message goes ahead of rooms that are flooding, and a flooding room still
- * gets its turn as its load decays. A room that must wait gives its slot back.
+ * at most `maxInFlight` steps at once. A free slot goes first to a quiet room (one with nothing
+ * queued behind its head), so a quiet customer's message goes ahead of rooms that are flooding;
+ * among the rest, to the ready room that has been served least lately (each step adds one to a
+ * room's load, which halves every `halfLifeMs`), so flooding rooms take turns. A room that must
+ * wait gives its slot back.
  *
  * A room may also have lanes (the operators room: one per thread). A lane's items run in
  * order, beside the room's other lanes; an item pushed without a lane waits for every earlier
@@ -72,6 +78,7 @@ export class RoomScheduler<T> {
   private queued = 0;
   private pushes = 0;
   private stopped = false;
+  private pumpQueued = false;
   private drainWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
 
@@ -118,7 +125,15 @@ export class RoomScheduler<T> {
     queue.items.push({ item, seq: group.seq++ });
     queue.pushed += 1;
     this.queued += 1;
-    this.pump();
+    // Once the caller's pushes are all in (a /sync answer's events are pushed in one go): a
+    // flooding room's first event must not look quiet because the rest are not queued yet.
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
   }
 
   /**
@@ -180,9 +195,9 @@ export class RoomScheduler<T> {
     while (!this.stopped && this.ready.size > 0) {
       const room = this.pick();
       const queue = this.rooms.get(room);
-      // Past the cap, only a room that has hardly been served lately may start (a quiet
-      // customer's message, not another turn of a flood), up to a few more at once.
-      const quiet = queue !== undefined && queue.load < QUIET_LOAD;
+      // Past the cap, only a quiet room may start (a quiet customer's message, not another turn
+      // of a flood), up to a few more at once.
+      const quiet = queue !== undefined && isQuiet(queue);
       const cap = this.cap + this.lent;
       if (this.inFlight >= cap && !(quiet && this.inFlight < cap + QUIET_EXTRA)) return;
       this.ready.delete(room);
@@ -221,17 +236,19 @@ export class RoomScheduler<T> {
     }
   }
 
+  /** A quiet room first, then the one served least lately; ties to the one ready first. */
   private pick(): string {
     const now = performance.now();
     let best: string | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    // Ties go to the room that became ready first (the Set keeps insertion order).
+    let bestRank = Number.POSITIVE_INFINITY;
+    // The Set keeps insertion order, so on a tie the room that became ready first wins.
     for (const room of this.ready) {
       const queue = this.rooms.get(room);
-      const load = queue === undefined ? 0 : this.decay(queue, now);
-      if (load < bestLoad) {
+      // Loads stay far below this offset (a room's load is at most its steps per half-life).
+      const rank = queue === undefined ? 0 : this.decay(queue, now) + (isQuiet(queue) ? 0 : 1e9);
+      if (rank < bestRank) {
         best = room;
-        bestLoad = load;
+        bestRank = rank;
       }
     }
     return best ?? "";
