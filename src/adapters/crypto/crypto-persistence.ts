@@ -42,8 +42,7 @@ export class CryptoPersistence {
 
   /** Rebuilds the databases from what was saved; returns whether anything was. */
   async restore(): Promise<boolean> {
-    const parts = await this.options.store.snapshot();
-    const journal = await this.options.store.journal();
+    const { snapshot: parts, journal } = await this.options.store.saved();
     const entries = [...parts.map((p) => this.seal.open(p)), ...journal.map((j) => this.seal.open(j.entry))];
     await replay(this.recorder.raw, entries);
     this.lastId = journal.at(-1)?.id ?? 0;

@@ -32,8 +32,7 @@ export async function setUpDeviceKeys(session: MatrixSession, store: KeyStores, 
  * which no process could use again.
  */
 async function dropEarlierState(store: KeyStores): Promise<boolean> {
-  const snapshot = await store.crypto.snapshot();
-  const journal = await store.crypto.journal();
+  const { snapshot, journal } = await store.crypto.saved();
   if (snapshot.length === 0 && journal.length === 0) return false;
   await store.crypto.compact([], journal.at(-1)?.id ?? 0);
   await forgetRecoveryKey(store.kv);

@@ -35,6 +35,20 @@ export class SqlCryptoState implements CryptoStateStore {
     return rows.map((r) => ({ id: int(r, "id"), entry: text(r, "entry") }));
   }
 
+  async saved(): Promise<{ snapshot: string[]; journal: CryptoStateEntry[] }> {
+    // One statement: one snapshot of the database, on SQLite and PostgreSQL alike.
+    const rows = await this.#db.all(
+      "SELECT 0 AS kind, part AS id, entry FROM crypto_snapshot UNION ALL SELECT 1 AS kind, id, entry FROM crypto_journal ORDER BY kind, id",
+    );
+    const snapshot: string[] = [];
+    const journal: CryptoStateEntry[] = [];
+    for (const r of rows) {
+      if (Number(r["kind"]) === 0) snapshot.push(text(r, "entry"));
+      else journal.push({ id: int(r, "id"), entry: text(r, "entry") });
+    }
+    return { snapshot, journal };
+  }
+
   async compact(parts: readonly string[], upToId: number): Promise<void> {
     await this.#db.transaction(async (tx) => {
       await tx.run("DELETE FROM crypto_snapshot");

@@ -245,6 +245,11 @@ export interface CryptoStateStore {
   snapshot(): Promise<string[]>;
   /** The journal entries after `afterId`, oldest first. */
   journal(afterId?: number): Promise<CryptoStateEntry[]>;
+  /**
+   * The snapshot and the journal after it as of one moment, so that another process compacting
+   * meanwhile cannot make them miss the entries in between (what a restore reads).
+   */
+  saved(): Promise<{ readonly snapshot: string[]; readonly journal: CryptoStateEntry[] }>;
   /** Replaces the snapshot and drops the journal entries it covers (up to `upToId`). */
   compact(parts: readonly string[], upToId: number): Promise<void>;
   /** How many journal entries and characters there are. */

@@ -9,6 +9,7 @@ export function cryptoContract(h: Harness): void {
       const store = await h.fresh();
       assert.deepEqual(await store.crypto.snapshot(), []);
       assert.deepEqual(await store.crypto.journal(), []);
+      assert.deepEqual(await store.crypto.saved(), { snapshot: [], journal: [] });
       assert.deepEqual(await store.crypto.size(), { entries: 0, chars: 0 });
     });
 
@@ -38,6 +39,9 @@ export function cryptoContract(h: Harness): void {
       await store.crypto.compact(["db1", "db2"], covered);
       assert.deepEqual(await store.crypto.snapshot(), ["db1", "db2"]);
       assert.deepEqual((await store.crypto.journal()).map((e) => e.entry), ["c"]);
+      const saved = await store.crypto.saved();
+      assert.deepEqual(saved.snapshot, ["db1", "db2"], "saved(): the snapshot's parts in order");
+      assert.deepEqual(saved.journal, await store.crypto.journal(), "saved(): the journal after it, with ids");
       const next = await store.crypto.append(["d"]);
       assert.ok(next > covered, "ids are not reused after compaction");
     });
