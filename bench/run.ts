@@ -45,12 +45,15 @@ const SECTIONS: readonly Section[] = [
   { name: "encryption", needsSynapse: true, run: runEncryption },
 ];
 
-const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(",")}] [--out FILE] [--keep]
+const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(",")}] [--out FILE] [--keep] [--runs N] [--debug-log]
   --quick   shorter durations and smaller counts, for a smoke run
   --only    run only these sections (comma-separated)
   --out     write the results there (default: bench/results.json for a full run; a partial or
             quick run writes nothing unless --out is given, so it cannot replace full results)
   --keep    keep the scratch folder (databases, CLI outputs)
+  --runs    how many times the throughput section repeats its run (default 3; 1 with --quick)
+  --debug-log  run serve at HONOROIT_LOGLEVEL=debug: with --keep, its serve-*.log has a line
+            for each handled event, with where its time went
 Needs a built package (npm run build) and a Synapse: bash test/synapse/setup.sh && bash test/synapse/start.sh,
 then export the HONOROIT_TEST_HOMESERVER and HONOROIT_TEST_SYNAPSE_SECRET lines it prints.`;
 
@@ -59,11 +62,15 @@ interface Args {
   readonly only: readonly string[] | undefined;
   readonly out: string | undefined;
   readonly keep: boolean;
+  readonly runs: number | undefined;
+  readonly debugLog: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   let quick = false;
   let keep = false;
+  let debugLog = false;
+  let runs: number | undefined;
   let only: string[] | undefined;
   let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -76,6 +83,11 @@ function parseArgs(argv: readonly string[]): Args {
     };
     if (flag === "--quick") quick = true;
     else if (flag === "--keep") keep = true;
+    else if (flag === "--debug-log") debugLog = true;
+    else if (flag === "--runs") {
+      runs = Number(value());
+      if (!Number.isInteger(runs) || runs < 1) fail("--runs needs a whole number of at least 1");
+    }
     else if (flag === "--only") only = value().split(",").map((s) => s.trim()).filter((s) => s !== "");
     else if (flag === "--out") out = value();
     else if (flag === "--help" || flag === "-h") {
@@ -85,7 +97,7 @@ function parseArgs(argv: readonly string[]): Args {
   }
   const unknown = only?.filter((n) => !SECTIONS.some((s) => s.name === n)) ?? [];
   if (unknown.length > 0) fail(`unknown section(s): ${unknown.join(", ")}`);
-  return { quick, only, out, keep };
+  return { quick, only, out, keep, runs, debugLog };
 }
 
 function fail(message: string): never {
@@ -132,6 +144,8 @@ Start one with \`bash test/synapse/setup.sh && bash test/synapse/start.sh\` and 
   const ctx: BenchContext = {
     hs: hs ?? { url: "", secret: "" },
     quick: args.quick,
+    ...(args.runs === undefined ? {} : { runs: args.runs }),
+    serveLogLevel: args.debugLog ? "debug" : "info",
     dir,
     log: (message) => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`),
   };

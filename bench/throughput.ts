@@ -94,7 +94,7 @@ async function sendLoop(ctx: BenchContext, customers: readonly Account[], rooms:
 export async function runThroughput(ctx: BenchContext): Promise<SectionResult> {
   const customersN = ctx.quick ? 10 : 50;
   const durationS = ctx.quick ? 10 : 60;
-  const runs = ctx.quick ? 1 : 3;
+  const runs = ctx.runs ?? (ctx.quick ? 1 : 3);
   const world = new BenchWorld(ctx);
   try {
     const cast = await assemble(ctx, world, customersN);

@@ -14,6 +14,10 @@ export interface BenchContext {
   readonly hs: SynapseEnv;
   /** Shorter runs and smaller counts, for a smoke test. */
   readonly quick: boolean;
+  /** How many times a repeated section (throughput) runs; its own default when unset. */
+  readonly runs?: number;
+  /** serve's HONOROIT_LOGLEVEL. */
+  readonly serveLogLevel: "info" | "debug";
   /** A scratch folder of this run (databases, outputs). */
   readonly dir: string;
   log(message: string): void;
@@ -84,7 +88,7 @@ export class BenchWorld {
       HONOROIT_ROOMID: opsRoom,
       HONOROIT_DB_DSN: opts.db ?? path.join(this.ctx.dir, `${opts.name}-${port}.db`),
       HONOROIT_PORT: String(port),
-      HONOROIT_LOGLEVEL: "info",
+      HONOROIT_LOGLEVEL: this.ctx.serveLogLevel,
       ...opts.env,
     };
     const serve = await ServeProcess.start(env, { timeoutMs: 60_000 });
