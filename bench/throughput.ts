@@ -98,6 +98,8 @@ export async function runThroughput(ctx: BenchContext): Promise<SectionResult> {
   const world = new BenchWorld(ctx);
   try {
     const cast = await assemble(ctx, world, customersN);
+    const oneRoom = await oneRoomRate(ctx, world, ctx.quick ? 200 : 600);
+    ctx.log(`throughput: one room, ${ONE_ROOM_IN_FLIGHT} sends at once, no bot: ${fmtRate(oneRoom)}`);
     const results: RunResult[] = [];
     try {
       for (let run = 1; run <= runs; run++) {
@@ -107,10 +109,32 @@ export async function runThroughput(ctx: BenchContext): Promise<SectionResult> {
     } finally {
       cast.operator.client.removeAllListeners(ClientEvent.Event);
     }
-    return report(results, customersN, durationS);
+    return report(results, customersN, durationS, oneRoom);
   } finally {
     await world.dispose();
   }
+}
+
+/** Sends in flight in the one-room baseline: as many as the bot has while catching up. */
+const ONE_ROOM_IN_FLIGHT = 32;
+
+/**
+ * How fast the homeserver takes messages into one room, without the bot: one account sends
+ * `total` messages into 50 threads of a new room, 32 at once, as the bot sends its copies into
+ * the operators room while catching up. Synapse creates a room's events one at a time, so this
+ * is the ceiling of a drain, whatever the bot does; the direct baseline spreads over 50 rooms.
+ */
+async function oneRoomRate(ctx: BenchContext, world: BenchWorld, total: number): Promise<number> {
+  const { hs } = ctx;
+  const [sender, member] = await world.accounts("one-room", 2);
+  if (sender === undefined || member === undefined) throw new Error("no accounts for the one-room baseline");
+  const room = await createRoom(hs, sender, { invite: [member.userId] });
+  await join(hs, member, room);
+  const roots: string[] = [];
+  for (let i = 0; i < 50; i++) roots.push(await sendText(hs, sender, room, `one-room thread ${i}`));
+  const started = performance.now();
+  await mapLimit(Array.from({ length: total }, (_, i) => i), ONE_ROOM_IN_FLIGHT, (i) => sendInThread(hs, sender, room, roots[i % roots.length] ?? "", `one-room ${i}`));
+  return total / ((performance.now() - started) / 1000);
 }
 
 /** The people, rooms and tickets of the section, with every ticket open before anything is timed. */
@@ -304,7 +328,7 @@ async function botFigures(http: string): Promise<{ syncLagMs: number; queued: nu
   }
 }
 
-function report(results: readonly RunResult[], customersN: number, durationS: number): SectionResult {
+function report(results: readonly RunResult[], customersN: number, durationS: number, oneRoom: number): SectionResult {
   const med = (f: (r: RunResult) => number): number => median(results.map(f).filter(Number.isFinite));
   const sum = (f: (r: RunResult) => number): number => results.reduce((a, r) => a + f(r), 0);
   const directRate = med((r) => r.directRate);
@@ -332,6 +356,8 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
     { metric: "throughput: where a quiet relay's time goes, p50: customer's send / bot (send answered → copy accepted) / operator's /sync", value: splitOf((r) => r.split.quietSend, (r) => r.split.quietBot, (r) => r.split.quietWatch), baseline: `${splitOf((r) => r.split.hopSend, (r) => r.split.hopWatch)} (one hop: send / /sync)`, ratio: "—", target: "—" },
     { metric: "throughput: the bot at a quiet customer's message, p50: /sync lag / events waiting", value: `${fmtMs(p50Of((r) => r.split.syncLag))} / ${Math.round(p50Of((r) => r.split.queued))}`, baseline: "—", ratio: "—", target: "—" },
     { metric: "throughput: relay rate while draining the backlog (customers quiet)", value: fmtRate(drainRate), baseline: `${fmtRate(directRate)} (no bot)`, ratio: fmtRatio(drainRatio), target: "≥ 1.0×", met: drainRatio >= 1 },
+    { metric: "throughput: drain rate / direct rate, each run", value: perRun((r) => `${fmtRate(r.drainRate)} / ${fmtRate(r.directRate)}`), baseline: "—", ratio: "—", target: "—" },
+    { metric: `throughput: the homeserver's rate into one room (one account, ${ONE_ROOM_IN_FLIGHT} sends at once into 50 threads of a new room, no bot; measured once, before the runs)`, value: fmtRate(oneRoom), baseline: `${fmtRate(directRate)} (no bot, 50 rooms)`, ratio: fmtRatio(ratio(oneRoom, directRate)), target: "—" },
     { metric: "throughput: bot CPU time per relayed message", value: fmtMs(med((r) => r.cpuPerMessageMs)), baseline: "—", ratio: "—", target: "—" },
   ];
   return {
@@ -351,6 +377,7 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
       throughput_drain_ms: Math.round(med((r) => r.drainMs)),
       throughput_drain_per_s: round(drainRate),
       throughput_drain_ratio: round(drainRatio, 3),
+      throughput_one_room_per_s: round(oneRoom),
       throughput_operator_replies_sent: sum((r) => r.repliesSent),
       throughput_operator_replies_delivered: sum((r) => r.repliesDelivered),
       throughput_operator_replies_doubled: sum((r) => r.repliesDoubled),
