@@ -82,8 +82,9 @@ function persistenceSuite(name: string, open: (t: TestContext) => Promise<Store 
       const identity = first.machine.identityKeys.curve25519.toBase64();
       await uploadKeys(first.machine);
       await first.persistence.save();
-      assert.equal((await store.crypto.journal()).length, 0);
-      assert.ok((await store.crypto.snapshot()).length > 0);
+      const saved = await store.crypto.saved();
+      assert.equal(saved.journal.length, 0);
+      assert.ok(saved.snapshot.length > 0);
       first.machine.close();
 
       const second = await machineOn(store, "a secret");
@@ -98,7 +99,7 @@ function persistenceSuite(name: string, open: (t: TestContext) => Promise<Store 
       const first = await machineOn(store, "a secret");
       await first.persistence.save();
       first.machine.close();
-      const entries = await store.crypto.journal();
+      const entries = (await store.crypto.saved()).journal;
       assert.ok(entries.length > 0);
       assert.ok(entries.every((e) => !e.entry.includes(BOT) && !Buffer.from(e.entry.slice(3), "base64").toString("latin1").includes(BOT)), "no plain text at rest");
       await assert.rejects(new CryptoPersistence({ store: store.crypto, secret: "another", logger: SILENT }).restore(), /cannot be opened with this data secret/);

@@ -239,19 +239,15 @@ export class RoomScheduler<T> {
   /** A quiet room first, then the one served least lately; ties to the one ready first. */
   private pick(): string {
     const now = performance.now();
-    let best: string | undefined;
-    let bestRank = Number.POSITIVE_INFINITY;
+    let best: { room: string; quiet: boolean; load: number } | undefined;
     // The Set keeps insertion order, so on a tie the room that became ready first wins.
     for (const room of this.ready) {
       const queue = this.rooms.get(room);
-      // Loads stay far below this offset (a room's load is at most its steps per half-life).
-      const rank = queue === undefined ? 0 : this.decay(queue, now) + (isQuiet(queue) ? 0 : 1e9);
-      if (rank < bestRank) {
-        best = room;
-        bestRank = rank;
-      }
+      const quiet = queue === undefined || isQuiet(queue);
+      const load = queue === undefined ? 0 : this.decay(queue, now);
+      if (best === undefined || (quiet && !best.quiet) || (quiet === best.quiet && load < best.load)) best = { room, quiet, load };
     }
-    return best ?? "";
+    return best?.room ?? "";
   }
 
   /** Idle rooms are kept while their load matters, so a flood that pauses is still known. */

@@ -25,16 +25,6 @@ export class SqlCryptoState implements CryptoStateStore {
     });
   }
 
-  async snapshot(): Promise<string[]> {
-    const rows = await this.#db.all("SELECT entry FROM crypto_snapshot ORDER BY part");
-    return rows.map((r) => text(r, "entry"));
-  }
-
-  async journal(afterId = 0): Promise<CryptoStateEntry[]> {
-    const rows = await this.#db.all("SELECT id, entry FROM crypto_journal WHERE id > ? ORDER BY id", [afterId]);
-    return rows.map((r) => ({ id: int(r, "id"), entry: text(r, "entry") }));
-  }
-
   async saved(): Promise<{ snapshot: string[]; journal: CryptoStateEntry[] }> {
     // One statement: one snapshot of the database, on SQLite and PostgreSQL alike.
     const rows = await this.#db.all(

@@ -241,13 +241,9 @@ export interface CryptoStateEntry {
 export interface CryptoStateStore {
   /** Appends entries to the journal, in order; returns the id of the last (0 when none). */
   append(entries: readonly string[]): Promise<number>;
-  /** The snapshot's parts, in order. */
-  snapshot(): Promise<string[]>;
-  /** The journal entries after `afterId`, oldest first. */
-  journal(afterId?: number): Promise<CryptoStateEntry[]>;
   /**
-   * The snapshot and the journal after it as of one moment, so that another process compacting
-   * meanwhile cannot make them miss the entries in between (what a restore reads).
+   * The snapshot's parts and the journal after it, oldest first, as of one moment: another
+   * process compacting meanwhile cannot make them miss the entries in between.
    */
   saved(): Promise<{ readonly snapshot: string[]; readonly journal: CryptoStateEntry[] }>;
   /** Replaces the snapshot and drops the journal entries it covers (up to `upToId`). */
