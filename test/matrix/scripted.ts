@@ -8,8 +8,10 @@ import type { FakeRequest, FakeResponse } from "./fake-homeserver.ts";
 
 export class RecordingLogger implements Logger {
   readonly lines: { level: string; message: string; fields: Record<string, unknown> | undefined }[] = [];
-  debug(): void {
-    // not recorded
+  /** Debug lines are recorded only when asked for (most tests look at what an admin sees by default). */
+  constructor(private readonly withDebug = false) {}
+  debug(message: string, fields?: Record<string, unknown>): void {
+    if (this.withDebug) this.lines.push({ level: "debug", message, fields });
   }
   info(message: string, fields?: Record<string, unknown>): void {
     this.lines.push({ level: "info", message, fields });

@@ -104,6 +104,27 @@ describe("sync pipeline", () => {
     await running;
   });
 
+  it("at debug level, a line for each handled event says where its time went", async () => {
+    // Sent 300 ms before the homeserver answers; handling takes 500 ms more, which is not /sync time.
+    const sent = { ...msg("$timed", "hello"), origin_server_ts: Date.now() - 300 };
+    const f = await syncServer({ s0: { status: 200, json: { next_batch: "s1", rooms: { join: { [ROOM]: { timeline: { events: [sent] } } } } } } });
+    const state = new Memory();
+    await state.setToken("s0");
+    const logger = new RecordingLogger(true);
+    await runUntil(pipeline(f, state, logger), async () => {
+      await wait(500);
+      return "handled";
+    }, () => state.savedTokens.includes("s1"));
+    const line = logger.lines.find((l) => l.level === "debug" && l.message === "event handled");
+    assert.ok(line !== undefined, `no "event handled" line: ${JSON.stringify(logger.lines)}`);
+    const { event, result, syncedMs, queuedMs, handlingMs } = line.fields ?? {};
+    assert.equal(event, "$timed");
+    assert.equal(result, "handled");
+    assert.ok(typeof handlingMs === "number" && handlingMs >= 490, `handlingMs ${String(handlingMs)}`);
+    assert.ok(typeof queuedMs === "number" && queuedMs >= 0 && queuedMs < 1000, `queuedMs ${String(queuedMs)}`);
+    assert.ok(typeof syncedMs === "number" && syncedMs >= 250 && syncedMs < 700, `syncedMs ${String(syncedMs)}: from its sending to the /sync answer`);
+  });
+
   it("an event that must wait is retried in its room, in order, while other rooms go on; the position moves once it is handled", async () => {
     const other = "!other:fake";
     const f = await syncServer({

@@ -239,15 +239,21 @@ export class RoomScheduler<T> {
   /** A quiet room first, then the one served least lately; ties to the one ready first. */
   private pick(): string {
     const now = performance.now();
-    let best: { room: string; quiet: boolean; load: number } | undefined;
+    let best: string | undefined;
+    let bestQuiet = false;
+    let bestLoad = Number.POSITIVE_INFINITY;
     // The Set keeps insertion order, so on a tie the room that became ready first wins.
     for (const room of this.ready) {
       const queue = this.rooms.get(room);
       const quiet = queue === undefined || isQuiet(queue);
       const load = queue === undefined ? 0 : this.decay(queue, now);
-      if (best === undefined || (quiet && !best.quiet) || (quiet === best.quiet && load < best.load)) best = { room, quiet, load };
+      if (best === undefined || (quiet && !bestQuiet) || (quiet === bestQuiet && load < bestLoad)) {
+        best = room;
+        bestQuiet = quiet;
+        bestLoad = load;
+      }
     }
-    return best?.room ?? "";
+    return best ?? "";
   }
 
   /** Idle rooms are kept while their load matters, so a flood that pauses is still known. */
