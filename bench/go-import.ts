@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { exemptFromRateLimit, registerUser, uniqueName } from "../test/support/synapse.ts";
 import { BIN, childEnv } from "../test/support/serve-process.ts";
 import { GoBot, goSealMap } from "../test/support/go-bot.ts";
-import { createRoom } from "./matrix-http.ts";
+import { createRoom } from "../test/support/matrix-http.ts";
 import { mapLimit } from "./pool.ts";
 import { timedRun } from "./proc.ts";
 import { fmtMs, fmtRatio, type SectionResult } from "./report.ts";

@@ -4,7 +4,7 @@
 // the four kinds are interleaved in a shuffled order each round, so drift hits them alike.
 import { randomBytes } from "node:crypto";
 import type { MatrixClient, MatrixEvent } from "matrix-js-sdk";
-import { createRoom, join, sendInThread, sendText } from "./matrix-http.ts";
+import { createRoom, join, sendInThread, sendText } from "../test/support/matrix-http.ts";
 import { arrival, bodyOf, clientHasRoom, seen, threadOf } from "./observe.ts";
 import { sleep } from "./pool.ts";
 import { fmtMs, fmtRatio, type Row, type SectionResult } from "./report.ts";

@@ -4,7 +4,7 @@
 // client watches the thread roots and sends `!ho done` in each thread.
 import { ClientEvent } from "matrix-js-sdk";
 import type { MatrixEvent } from "matrix-js-sdk";
-import { createRoom, invite, sendInThread, sendText, waitForMembership, type Account } from "./matrix-http.ts";
+import { createRoom, invite, sendInThread, sendText, waitForMembership, type Account } from "../test/support/matrix-http.ts";
 import { bodyOf, clientHasRoom } from "./observe.ts";
 import { mapLimit, sleep } from "./pool.ts";
 import { rssMb } from "./proc.ts";

@@ -3,7 +3,7 @@
 // store). Two bots run side by side, one per database, and their samples alternate.
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { sendText } from "./matrix-http.ts";
+import { sendText } from "../test/support/matrix-http.ts";
 import { arrival, bodyOf, clientHasRoom, seen } from "./observe.ts";
 import { fmtMs, fmtRatio, type SectionResult } from "./report.ts";
 import { seedTickets } from "./seed.ts";

@@ -7,7 +7,7 @@ import "fake-indexeddb/auto";
 import { ClientEvent, createClient, Filter, SyncState } from "matrix-js-sdk";
 import type { MatrixClient } from "matrix-js-sdk";
 import { makeQuietLogger, releaseRequestTimers, stopClient, uniqueName, type SynapseEnv } from "../test/support/synapse.ts";
-import type { Account } from "./matrix-http.ts";
+import type { Account } from "../test/support/matrix-http.ts";
 
 const TIMELINE_LIMIT = 1000;
 

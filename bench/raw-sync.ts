@@ -3,7 +3,7 @@
 // client spends its own CPU on every event of a flooded room), so a relay watched in the
 // flooded operators room and a one-hop message watched in a quiet room are timed alike.
 import type { SynapseEnv } from "../test/support/synapse.ts";
-import type { Account } from "./matrix-http.ts";
+import type { Account } from "../test/support/matrix-http.ts";
 
 interface Waiter {
   readonly match: (body: string) => boolean;

@@ -14,7 +14,7 @@ import { pollTracker } from "../src/core/usecases/tracker-poll.ts";
 import { FakeMessenger } from "../test/support/fake-messenger.ts";
 import { CountingMetrics, ManualClock, MemoryLogger } from "../test/support/helpdesk-fixture.ts";
 import { redmineSettings as testRedmineSettings, type RedmineEnv } from "../test/support/redmine.ts";
-import { sendText } from "./matrix-http.ts";
+import { sendText } from "../test/support/matrix-http.ts";
 import { arrival, bodyOf, clientHasRoom, seen, threadOf } from "./observe.ts";
 import { mapLimit, sleep } from "./pool.ts";
 import { fmtMs, fmtRatio, type Row, type SectionResult } from "./report.ts";

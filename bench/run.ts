@@ -16,7 +16,7 @@ import { runCliBench } from "./cli.ts";
 import { runEncryption } from "./encryption.ts";
 import { runGoImport } from "./go-import.ts";
 import { runLatency } from "./latency.ts";
-import { serverVersion } from "./matrix-http.ts";
+import { serverVersion } from "../test/support/matrix-http.ts";
 import { runMemory } from "./memory.ts";
 import { runNewTicket } from "./new-ticket.ts";
 import { runRedmine } from "./redmine.ts";

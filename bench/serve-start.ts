@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { registerUser, uniqueName } from "../test/support/synapse.ts";
 import { BIN, childEnv, freePort } from "../test/support/serve-process.ts";
-import { createRoom, type Account } from "./matrix-http.ts";
+import { createRoom, type Account } from "../test/support/matrix-http.ts";
 import { timedRun } from "./proc.ts";
 import { fmtMs, fmtRatio, type Row, type SectionResult } from "./report.ts";
 import { median, ratio, round } from "./stats.ts";

@@ -9,14 +9,16 @@
 import { randomBytes } from "node:crypto";
 import { ClientEvent } from "matrix-js-sdk";
 import type { MatrixEvent } from "matrix-js-sdk";
-import { createRoom, join, messagesFrom, sendInThread, sendText, type Account } from "./matrix-http.ts";
+import { createRoom, join, messagesFrom, sendInThread, sendText, type Account } from "../test/support/matrix-http.ts";
 import { bodyOf, clientHasRoom, threadOf } from "./observe.ts";
 import { mapLimit, sleep } from "./pool.ts";
 import { cpuMs } from "./proc.ts";
-import { RoomWatcher } from "./raw-sync.ts";
+import { ROOM_SENDS_AT_ONCE } from "../src/adapters/matrix/messenger.ts";
+import { forwardExtremities, registerUser, uniqueName } from "../test/support/synapse.ts";
+import { floodSamples, setUpBareRelay, type BareRelay, type Split } from "./flood-latency.ts";
 import { fmtMs, fmtRatio, fmtRate, type Row, type SectionResult } from "./report.ts";
 import { median, ratio, round, spread } from "./stats.ts";
-import { BenchWorld, type BenchContext, type Desk, type Person } from "./world.ts";
+import { BenchWorld, PASSWORD, type BenchContext, type Desk, type Person } from "./world.ts";
 
 /** A quiet customer's relay p50 under the flood, over a one-hop p50 under the same flood. */
 export const QUIET_TARGET = 2.5;
@@ -34,6 +36,9 @@ interface Cast {
   readonly hopFrom: Account;
   readonly hopTo: Account;
   readonly hopRoom: string;
+  readonly bare: BareRelay;
+  /** An admin of the homeserver, to read the operators room's forward extremities. */
+  readonly admin: Account;
   /** Thread root of each customer's ticket (the quiet one's too), by user id. */
   readonly roots: ReadonlyMap<string, string>;
   /** What the operator's client saw: each copy by tag, with when it arrived. */
@@ -57,23 +62,13 @@ interface RunResult {
   readonly repliesDoubled: number;
   readonly quietMs: readonly number[];
   readonly hopMs: readonly number[];
+  readonly bareMs: readonly number[];
   readonly split: Split;
+  /** The homeserver's rate into the operators room once drained, sent by a member (no bot work). */
+  readonly opsRoomRate: number;
+  /** The operators room's forward extremities at the end of the run. */
+  readonly extremities: number;
   readonly cpuPerMessageMs: number;
-}
-
-/** Where the time of each quiet relay and one-hop sample went, in ms. */
-interface Split {
-  /** The sender's PUT, until the homeserver answered. */
-  readonly quietSend: number[];
-  /** From that answer until the bot's copy was accepted (the copy's server timestamp). */
-  readonly quietBot: number[];
-  /** From the copy's server timestamp until the watching operator's /sync had it. */
-  readonly quietWatch: number[];
-  readonly hopSend: number[];
-  readonly hopWatch: number[];
-  /** The bot's own figures at each sample: its /sync lag (ms) and events waiting. */
-  readonly syncLag: number[];
-  readonly queued: number[];
 }
 
 /** Every customer sends in a loop until `until`; returns when each one's last send is answered. */
@@ -115,14 +110,15 @@ export async function runThroughput(ctx: BenchContext): Promise<SectionResult> {
   }
 }
 
-/** Sends in flight in the one-room baseline: as many as the bot has while catching up. */
-const ONE_ROOM_IN_FLIGHT = 32;
+/** Sends in flight in the one-room baselines: as many as the bot sends into one room at once. */
+const ONE_ROOM_IN_FLIGHT = ROOM_SENDS_AT_ONCE;
 
 /**
  * How fast the homeserver takes messages into one room, without the bot: one account sends
- * `total` messages into 50 threads of a new room, 32 at once, as the bot sends its copies into
- * the operators room while catching up. Synapse creates a room's events one at a time, so this
- * is the ceiling of a drain, whatever the bot does; the direct baseline spreads over 50 rooms.
+ * `total` messages into 50 threads of a new room, as many at once as the bot sends its copies
+ * into the operators room while catching up (more would fork the room's event graph for good).
+ * All the bot's copies go into that one room, so this is the ceiling of a drain, whatever the
+ * bot does; the direct baseline spreads over 50 rooms.
  */
 async function oneRoomRate(ctx: BenchContext, world: BenchWorld, total: number): Promise<number> {
   const { hs } = ctx;
@@ -132,8 +128,13 @@ async function oneRoomRate(ctx: BenchContext, world: BenchWorld, total: number):
   await join(hs, member, room);
   const roots: string[] = [];
   for (let i = 0; i < 50; i++) roots.push(await sendText(hs, sender, room, `one-room thread ${i}`));
+  return roomRate(ctx, sender, room, roots, total, "one-room");
+}
+
+/** Messages per second `sender` gets into `room`, `total` of them into `roots`' threads, 32 at once. */
+async function roomRate(ctx: BenchContext, sender: Account, room: string, roots: readonly string[], total: number, label: string): Promise<number> {
   const started = performance.now();
-  await mapLimit(Array.from({ length: total }, (_, i) => i), ONE_ROOM_IN_FLIGHT, (i) => sendInThread(hs, sender, room, roots[i % roots.length] ?? "", `one-room ${i}`));
+  await mapLimit(Array.from({ length: total }, (_, i) => i), ONE_ROOM_IN_FLIGHT, (i) => sendInThread(ctx.hs, sender, room, roots[i % roots.length] ?? "", `${label} ${i}`));
   return total / ((performance.now() - started) / 1000);
 }
 
@@ -144,6 +145,7 @@ async function assemble(ctx: BenchContext, world: BenchWorld, customersN: number
   const desk = await world.desk(operator.account, { name: "throughput" });
   const bot = desk.bot.userId;
   const peer = await world.account("peer", "Peer");
+  const admin = await registerUser(hs, uniqueName("admin"), PASSWORD, { admin: true });
   const customers = await world.accounts("customer", customersN);
   const quiet = await world.account("quiet", "Quentin Quiet");
   const [hopFrom, hopTo] = await world.accounts("hop", 2);
@@ -158,6 +160,7 @@ async function assemble(ctx: BenchContext, world: BenchWorld, customersN: number
   });
   const hopRoom = await createRoom(hs, hopFrom, { invite: [hopTo.userId] });
   await join(hs, hopTo, hopRoom);
+  const bare = await setUpBareRelay(ctx, world, desk, operator.account);
   await clientHasRoom(operator.client, desk.opsRoom);
 
   const copies = new Map<string, number>();
@@ -173,7 +176,7 @@ async function assemble(ctx: BenchContext, world: BenchWorld, customersN: number
     if (copies.has(tag)) duplicates += 1;
     else copies.set(tag, performance.now());
   });
-  const cast: Cast = { desk, operator, customers, dms, plain, quiet, quietDm, hopFrom, hopTo, hopRoom, roots, copies, duplicates: () => duplicates };
+  const cast: Cast = { desk, operator, customers, dms, plain, quiet, quietDm, hopFrom, hopTo, hopRoom, bare, admin, roots, copies, duplicates: () => duplicates };
 
   // Open every ticket first: the measured window is relaying, not opening.
   await Promise.all([...customers.map((c, i) => sendText(hs, c, dms[i] ?? "", `tp-open-${i}-0`)), sendText(hs, quiet, quietDm, `tp-open-${customersN}-0`)]);
@@ -209,7 +212,7 @@ async function oneRun(ctx: BenchContext, cast: Cast, run: number, durationS: num
   const [relay, replies, latency] = await Promise.all([
     sendLoop(ctx, customers, dms, phase, end),
     operatorReplies(ctx, cast, run, end),
-    quietSamples(ctx, cast, end),
+    floodSamples(ctx, { ...cast, operator: cast.operator.account }, end),
   ]);
   const stoppedAt = performance.now();
   const relayedInWindow = [...cast.copies].filter(([k, at]) => k.startsWith(`tp-${phase}-`) && at <= end).length;
@@ -233,6 +236,8 @@ async function oneRun(ctx: BenchContext, cast: Cast, run: number, durationS: num
   const missing = replies.filter((r) => !bodies.includes(r.text));
   // Enough to look the event up in the bot's database and log (kept with --keep).
   if (missing.length > 0) ctx.log(`throughput: run ${run}: not delivered: ${missing.map((r) => `${r.text} (${r.eventId} in thread ${r.root})`).join(", ")}`);
+  // The ceiling of this run's drain: the operators room, as large as the drain left it.
+  const opsRoomRate = await roomRate(ctx, cast.bare.relayer, desk.opsRoom, cast.bare.roots, ctx.quick ? 100 : 300, `ops-rate-${run}`);
   return {
     directRate: direct.inWindow / durationS,
     relayedRate: relayedInWindow / durationS,
@@ -249,7 +254,10 @@ async function oneRun(ctx: BenchContext, cast: Cast, run: number, durationS: num
     repliesDoubled: doubled,
     quietMs: latency.quiet,
     hopMs: latency.hop,
+    bareMs: latency.bare,
     split: latency.split,
+    opsRoomRate,
+    extremities: await forwardExtremities(hs, cast.admin.accessToken, desk.opsRoom),
     cpuPerMessageMs: cpuUsed / Math.max(1, seenAll),
   };
 }
@@ -270,64 +278,6 @@ async function operatorReplies(ctx: BenchContext, cast: Cast, run: number, end: 
   return sent;
 }
 
-/**
- * During the flood, alternately: the quiet customer writes and the copy is awaited in the
- * operators room; one person writes to another in a quiet room. Both are watched by bare /sync
- * long-polls, started and timed the same way.
- */
-async function quietSamples(ctx: BenchContext, cast: Cast, end: number): Promise<{ quiet: number[]; hop: number[]; split: Split }> {
-  const ops = new RoomWatcher(ctx.hs, cast.operator.account, cast.desk.opsRoom);
-  const hop = new RoomWatcher(ctx.hs, cast.hopTo, cast.hopRoom);
-  await Promise.all([ops.start(), hop.start()]);
-  const quiet: number[] = [];
-  const hops: number[] = [];
-  const split: Split = { quietSend: [], quietBot: [], quietWatch: [], hopSend: [], hopWatch: [], syncLag: [], queued: [] };
-  try {
-    // Let the flood build up before the first sample.
-    await sleep(3000);
-    for (let i = 0; performance.now() < end - 3000; i++) {
-      const nonce = `q-${randomBytes(6).toString("hex")}`;
-      const relay = i % 2 === 0;
-      const seen = relay ? ops.seen((b) => b.endsWith(`\n${nonce}`)) : hop.seen((b) => b === nonce);
-      const t0 = performance.now();
-      await sendText(ctx.hs, relay ? cast.quiet : cast.hopFrom, relay ? cast.quietDm : cast.hopRoom, nonce);
-      const answered = performance.now();
-      const answeredWall = Date.now();
-      const bot = relay ? botFigures(cast.desk.http) : undefined;
-      const arrived = await seen;
-      (relay ? quiet : hops).push(arrived.at - t0);
-      if (relay) {
-        split.quietSend.push(answered - t0);
-        split.quietBot.push(arrived.serverTs - answeredWall);
-        split.quietWatch.push(arrived.wallAt - arrived.serverTs);
-        const figures = await bot;
-        if (figures !== undefined) {
-          split.syncLag.push(figures.syncLagMs);
-          split.queued.push(figures.queued);
-        }
-      } else {
-        split.hopSend.push(answered - t0);
-        split.hopWatch.push(arrived.wallAt - arrived.serverTs);
-      }
-      await sleep(1000);
-    }
-  } finally {
-    await Promise.all([ops.stop(), hop.stop()]);
-  }
-  return { quiet, hop: hops, split };
-}
-
-/** The bot's /sync lag and queue, from its /metrics (undefined when it does not answer). */
-async function botFigures(http: string): Promise<{ syncLagMs: number; queued: number } | undefined> {
-  try {
-    const text = await (await fetch(`${http}/metrics`)).text();
-    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-    return { syncLagMs: gauge("honoroit_sync_lag_seconds") * 1000, queued: gauge("honoroit_events_queued") };
-  } catch {
-    return undefined;
-  }
-}
-
 function report(results: readonly RunResult[], customersN: number, durationS: number, oneRoom: number): SectionResult {
   const med = (f: (r: RunResult) => number): number => median(results.map(f).filter(Number.isFinite));
   const sum = (f: (r: RunResult) => number): number => results.reduce((a, r) => a + f(r), 0);
@@ -339,6 +289,8 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
   const hop = spread(results.flatMap((r) => r.hopMs));
   const quietRatio = ratio(quiet.p50, hop.p50);
   const drainRatio = ratio(drainRate, directRate);
+  const bare = spread(results.flatMap((r) => r.bareMs));
+  const opsRoomRate = med((r) => r.opsRoomRate);
   const perRun = (f: (r: RunResult) => string): string => results.map(f).join("; ");
   const p50Of = (f: (r: RunResult) => readonly number[]): number => spread(results.flatMap(f)).p50;
   const splitOf = (...parts: ((r: RunResult) => readonly number[])[]): string => parts.map((f) => fmtMs(p50Of(f))).join(" / ");
@@ -353,10 +305,15 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
     { metric: "throughput: operator replies sent during the burst (a second apart) that reached the customer, each run", value: perRun((r) => `${r.repliesDelivered} of ${r.repliesSent}, ${r.repliesDoubled} doubled`), baseline: "—", ratio: "—", target: "all, once", met: allReplies },
     { metric: `throughput: a quiet customer's relay while ${customersN} others flood, p50 (n=${quiet.n})`, value: fmtMs(quiet.p50), baseline: `${fmtMs(hop.p50)} (one hop between two people under the same flood, p50, n=${hop.n})`, ratio: fmtRatio(quietRatio), target: `≤ ${QUIET_TARGET.toFixed(1)}×`, met: quietRatio <= QUIET_TARGET },
     { metric: "throughput: a quiet customer's relay under the flood, p95", value: fmtMs(quiet.p95), baseline: `${fmtMs(hop.p95)} (one hop, p95)`, ratio: fmtRatio(ratio(quiet.p95, hop.p95)), target: "—" },
+    { metric: `throughput: the same relay by a bare relayer under the same flood (a long-poll on one quiet room, then one send into its thread of the operators room: no bot), p50 (n=${bare.n}): the floor of any bot's quiet relay`, value: fmtMs(bare.p50), baseline: `${fmtMs(hop.p50)} (one hop, p50)`, ratio: fmtRatio(ratio(bare.p50, hop.p50)), target: "—" },
+    { metric: "throughput: the bot's quiet relay over the bare relayer's, p50", value: fmtMs(quiet.p50), baseline: `${fmtMs(bare.p50)} (bare relayer, p50)`, ratio: fmtRatio(ratio(quiet.p50, bare.p50)), target: "—" },
     { metric: "throughput: where a quiet relay's time goes, p50: customer's send / bot (send answered → copy accepted) / operator's /sync", value: splitOf((r) => r.split.quietSend, (r) => r.split.quietBot, (r) => r.split.quietWatch), baseline: `${splitOf((r) => r.split.hopSend, (r) => r.split.hopWatch)} (one hop: send / /sync)`, ratio: "—", target: "—" },
     { metric: "throughput: the bot at a quiet customer's message, p50: /sync lag / events waiting", value: `${fmtMs(p50Of((r) => r.split.syncLag))} / ${Math.round(p50Of((r) => r.split.queued))}`, baseline: "—", ratio: "—", target: "—" },
     { metric: "throughput: relay rate while draining the backlog (customers quiet)", value: fmtRate(drainRate), baseline: `${fmtRate(directRate)} (no bot)`, ratio: fmtRatio(drainRatio), target: "≥ 1.0×", met: drainRatio >= 1 },
-    { metric: "throughput: drain rate / direct rate, each run", value: perRun((r) => `${fmtRate(r.drainRate)} / ${fmtRate(r.directRate)}`), baseline: "—", ratio: "—", target: "—" },
+    { metric: "throughput: drain rate / direct rate / the homeserver's rate into the operators room once drained, each run", value: perRun((r) => `${fmtRate(r.drainRate)} / ${fmtRate(r.directRate)} / ${fmtRate(r.opsRoomRate)}`), baseline: "—", ratio: "—", target: "—" },
+    { metric: `throughput: the homeserver's rate into the operators room once drained (a member of it, ${ONE_ROOM_IN_FLIGHT} sends at once into 50 threads, no bot work): the ceiling of a drain`, value: fmtRate(opsRoomRate), baseline: `${fmtRate(directRate)} (no bot, 50 rooms)`, ratio: fmtRatio(ratio(opsRoomRate, directRate)), target: "—" },
+    { metric: "throughput: the operators room's forward extremities after each run (events no later event builds on; Synapse builds each new one on at most 10)", value: perRun((r) => String(r.extremities)), baseline: "—", ratio: "—", target: "≤ 10 each", met: results.every((r) => r.extremities <= 10) },
+    { metric: "throughput: drain rate over that ceiling", value: fmtRate(drainRate), baseline: `${fmtRate(opsRoomRate)} (the operators room's rate)`, ratio: fmtRatio(ratio(drainRate, opsRoomRate)), target: "—" },
     { metric: `throughput: the homeserver's rate into one room (one account, ${ONE_ROOM_IN_FLIGHT} sends at once into 50 threads of a new room, no bot; measured once, before the runs)`, value: fmtRate(oneRoom), baseline: `${fmtRate(directRate)} (no bot, 50 rooms)`, ratio: fmtRatio(ratio(oneRoom, directRate)), target: "—" },
     { metric: "throughput: bot CPU time per relayed message", value: fmtMs(med((r) => r.cpuPerMessageMs)), baseline: "—", ratio: "—", target: "—" },
   ];
@@ -378,6 +335,9 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
       throughput_drain_per_s: round(drainRate),
       throughput_drain_ratio: round(drainRatio, 3),
       throughput_one_room_per_s: round(oneRoom),
+      throughput_ops_room_per_s: round(opsRoomRate),
+      throughput_ops_room_extremities_max: Math.max(...results.map((r) => r.extremities)),
+      throughput_drain_ceiling_ratio: round(ratio(drainRate, opsRoomRate), 3),
       throughput_operator_replies_sent: sum((r) => r.repliesSent),
       throughput_operator_replies_delivered: sum((r) => r.repliesDelivered),
       throughput_operator_replies_doubled: sum((r) => r.repliesDoubled),
@@ -388,6 +348,11 @@ function report(results: readonly RunResult[], customersN: number, durationS: nu
       flood_one_hop_p50_ms: round(hop.p50),
       flood_one_hop_p95_ms: round(hop.p95),
       flood_quiet_ratio_p50: round(quietRatio, 3),
+      flood_bare_relay_samples: bare.n,
+      flood_bare_relay_p50_ms: round(bare.p50),
+      flood_bare_ratio_p50: round(ratio(bare.p50, hop.p50), 3),
+      flood_quiet_vs_bare_p50: round(ratio(quiet.p50, bare.p50), 3),
+      flood_bare_relayer_p50_ms: round(p50Of((r) => r.split.bareRelayer)),
       flood_quiet_bot_p50_ms: round(p50Of((r) => r.split.quietBot)),
       flood_quiet_watch_p50_ms: round(p50Of((r) => r.split.quietWatch)),
       flood_one_hop_watch_p50_ms: round(p50Of((r) => r.split.hopWatch)),

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { MatrixClient } from "matrix-js-sdk";
 import { freePort, ServeProcess } from "../test/support/serve-process.ts";
 import { registerUser, stopClient, uniqueName, type SynapseEnv } from "../test/support/synapse.ts";
-import { createRoom, setDisplayName, waitForMembership, type Account } from "./matrix-http.ts";
+import { createRoom, setDisplayName, waitForMembership, type Account } from "../test/support/matrix-http.ts";
 import { startPersonClient } from "./person-client.ts";
 import { mapLimit } from "./pool.ts";
 

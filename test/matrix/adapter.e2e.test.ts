@@ -25,7 +25,7 @@ async function memoryStore(): Promise<Store> {
   return store;
 }
 import { bodyOf, roomHistory } from "../support/room-history.ts";
-import { loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor } from "../support/synapse.ts";
+import { forwardExtremities, loginClient, registerUser, skipUnlessSynapse, stopClient, uniqueName, waitFor } from "../support/synapse.ts";
 import type { RegisteredUser, SynapseEnv } from "../support/synapse.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -217,6 +217,20 @@ describe("messenger", () => {
     const history = await reader.api.requestObject(Method.Get, path`/rooms/${room}/messages`, { query: { dir: "b", limit: "50" } });
     const sent = (history["chunk"] as { content?: { body?: unknown } }[]).filter((e) => e.content?.body === body);
     assert.equal(sent.length, 2, "key-1 once, key-2 once");
+  });
+
+  it("60 messages sent at once into one room leave its event graph joined: at most 10 forward extremities", async (t) => {
+    const hs = skipUnlessSynapse(t);
+    if (hs === undefined) return;
+    const { alice, conn } = await botAndAlice(hs);
+    const admin = await registerUser(hs, uniqueName("admin"), PASSWORD, { admin: true });
+    const room = await conn.messenger.createDirectRoom(alice.userId as UserId, "start:many");
+    // Sent all at once, as when the bot catches up on many customers: every copy goes into the
+    // operators room. Synapse builds each event on the room's 10 newest extremities only.
+    const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => conn.messenger.send(room, { msgtype: MsgType.Text, body: `copy ${i}` }, `many-${i}`)));
+    assert.equal(new Set(ids).size, 60);
+    const extremities = await forwardExtremities(hs, admin.accessToken, room);
+    assert.ok(extremities <= 10, `${extremities} forward extremities: forks that no later event will join`);
   });
 
   it("edits, reactions, redactions, profiles; a refused request names the errcode", async (t) => {

@@ -5,11 +5,11 @@ import { describe, it } from "node:test";
 import { HonoroitError, isHonoroitError } from "../../src/core/errors.ts";
 import { MatrixApi, MatrixRequestError } from "../../src/adapters/matrix/api.ts";
 import { login, loginOnce, sharedSecretToken } from "../../src/adapters/matrix/login.ts";
-import { MatrixMessenger, transactionId } from "../../src/adapters/matrix/messenger.ts";
+import { MatrixMessenger, ROOM_SENDS_AT_ONCE, transactionId } from "../../src/adapters/matrix/messenger.ts";
 import { matrixError } from "./fake-homeserver.ts";
 import type { FakeResponse } from "./fake-homeserver.ts";
-import type { UserId } from "../../src/core/ids.ts";
-import { BOT, deadUrl, fake, Memory, RecordingLogger, ROOM } from "./scripted.ts";
+import type { EventId, RoomId, UserId } from "../../src/core/ids.ts";
+import { BOT, deadUrl, fake, Memory, RecordingLogger, ROOM, wait } from "./scripted.ts";
 
 describe("login", () => {
   it("the CLI variant fails at once with UNREACHABLE", async () => {
@@ -120,6 +120,30 @@ describe("messenger", () => {
     const f = await fake(() => ({ status: 503, json: {} }));
     await assert.rejects(messenger(f.url, 2).leave(ROOM), (e: unknown) => isHonoroitError(e) && e.code === "UNREACHABLE");
     assert.equal(f.requests.length, 2);
+  });
+
+  it(`has at most ${ROOM_SENDS_AT_ONCE} events on their way into one room at once, and other rooms do not wait for it`, async () => {
+    const OTHER = "!other:fake" as RoomId;
+    const inFlight = new Map<string, number>();
+    const most = new Map<string, number>();
+    const f = await fake(async (req) => {
+      const room = req.path.split("/")[2] ?? "";
+      inFlight.set(room, (inFlight.get(room) ?? 0) + 1);
+      most.set(room, Math.max(most.get(room) ?? 0, inFlight.get(room) ?? 0));
+      await wait(30);
+      inFlight.set(room, (inFlight.get(room) ?? 0) - 1);
+      return { status: 200, json: { event_id: `$${req.path.split("/").pop() ?? ""}` } };
+    });
+    const m = messenger(f.url);
+    const sends = Array.from({ length: 25 }, (_, i) => m.send(ROOM, { msgtype: "m.text", body: `to the busy room ${i}` }, `busy-${i}`));
+    const redactions = Array.from({ length: 5 }, (_, i) => m.redact(ROOM, `$target${i}` as EventId, undefined, `redact-${i}`));
+    const elsewhere = Array.from({ length: 5 }, (_, i) => m.send(OTHER, { msgtype: "m.text", body: `elsewhere ${i}` }, `other-${i}`));
+    const ids = await Promise.all([...sends, ...elsewhere]);
+    await Promise.all(redactions);
+    assert.equal(new Set(ids).size, 30, "every message sent, each once");
+    assert.equal(most.get(ROOM), ROOM_SENDS_AT_ONCE, "the busy room never had more in flight (and did have that many)");
+    assert.equal(most.get(OTHER), 5, "the other room's sends went at once, beside the busy room's");
+    assert.equal(f.requests.filter((r) => r.path.startsWith(`/rooms/${ROOM}/redact/`)).length, 5);
   });
 
   it("a missing profile is {}", async () => {

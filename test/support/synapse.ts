@@ -88,6 +88,21 @@ export async function exemptFromRateLimit(hs: SynapseEnv, adminToken: string, us
   await readJson(res, `exempt ${userId} from rate limiting`);
 }
 
+/**
+ * How many forward extremities (events no other event points to yet) the room has, through
+ * Synapse's admin API; `adminToken` is an admin's. Each new event is built on at most 10 of
+ * them, so a room that holds more has forks that later events do not join.
+ */
+export async function forwardExtremities(hs: SynapseEnv, adminToken: string, room: string): Promise<number> {
+  const res = await fetch(`${hs.url}/_synapse/admin/v1/rooms/${encodeURIComponent(room)}/forward_extremities`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  const body = await readJson(res, `the forward extremities of ${room}`);
+  const count = body["count"];
+  if (typeof count !== "number") throw new Error(`the forward extremities of ${room}: no count in ${JSON.stringify(body).slice(0, 200)}`);
+  return count;
+}
+
 let uniqueCounter = 0;
 
 /** A localpart that is unique per call and per process, e.g. "alice-lx3k9a-1-4f2c". */

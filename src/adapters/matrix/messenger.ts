@@ -6,6 +6,7 @@ import { parseEventId, parseRoomId, parseUserId, serverOf } from "../../core/ids
 import type { EventId, RoomId, UserId } from "../../core/ids.ts";
 import type { Logger, Messenger, Profile } from "../../core/ports.ts";
 import { RefusedError } from "../../core/errors.ts";
+import { KeyedLimit } from "../../core/keyed-limit.ts";
 import { MatrixRequestError, Method, path } from "./api.ts";
 import type { MatrixApi } from "./api.ts";
 import { arrayAt, isObject, numberAt, objectAt, stringAt } from "./json.ts";
@@ -25,10 +26,22 @@ export function transactionId(key: string): string {
   return "ho" + createHash("sha256").update(key).digest("hex").slice(0, 32);
 }
 
+/**
+ * How many of the bot's events may be on their way into one room at once. Synapse builds each
+ * new event on the room's 10 newest forward extremities (the events nothing points to yet), and
+ * events created at the same moment all see the same ones: with more sends in flight than that,
+ * each wave leaves older extremities behind, and Synapse never joins its own events' forks back
+ * (it only prunes other servers'). They pile up for good (about 900 after a minute of the bot
+ * catching up 32 at a time), and every later event in the room, anyone's, costs the homeserver
+ * more. At 10 or fewer at once, the next event joins them all.
+ */
+export const ROOM_SENDS_AT_ONCE = 10;
+
 /** Sends and changes things in Matrix as the bot (see Messenger). */
 export class MatrixMessenger implements Messenger {
   // Serialises read-modify-write of the m.direct account data.
   private directUpdate: Promise<unknown> = Promise.resolve();
+  private readonly roomSends = new KeyedLimit(ROOM_SENDS_AT_ONCE);
 
   constructor(
     private readonly api: MatrixApi,
@@ -51,10 +64,10 @@ export class MatrixMessenger implements Messenger {
 
   async redact(room: RoomId, target: EventId, reason: string | undefined, key: string): Promise<void> {
     try {
-      await this.api.request(Method.Put, path`/rooms/${room}/redact/${target}/${transactionId(key)}`, {
+      await this.roomSends.run(room, () => this.api.request(Method.Put, path`/rooms/${room}/redact/${target}/${transactionId(key)}`, {
         body: reason === undefined ? {} : { reason },
         room,
-      });
+      }));
     } catch (error) {
       throw await this.explainRefusal(room, error);
     }
@@ -186,7 +199,7 @@ export class MatrixMessenger implements Messenger {
     try {
       // Re-encrypted on a retry, the same transaction id still makes it one event.
       const out = this.encryption === undefined ? { type, content } : await this.encryption.seal(room, type, content);
-      const response = await this.api.requestObject(Method.Put, path`/rooms/${room}/send/${out.type}/${transactionId(key)}`, { body: out.content, room });
+      const response = await this.roomSends.run(room, () => this.api.requestObject(Method.Put, path`/rooms/${room}/send/${out.type}/${transactionId(key)}`, { body: out.content, room }));
       return parseEventId(stringAt(response, "event_id") ?? "");
     } catch (error) {
       throw await this.explainRefusal(room, error);

@@ -1,7 +1,7 @@
-// Bare client-server API calls for the harness: bulk sends and room set-up from many accounts
+// Bare client-server API calls for the benchmarks and tests: bulk sends and room set-up from many accounts
 // without a matrix-js-sdk client (and its sync) for each of them.
 import { randomBytes } from "node:crypto";
-import type { RegisteredUser, SynapseEnv } from "../test/support/synapse.ts";
+import type { RegisteredUser, SynapseEnv } from "./synapse.ts";
 
 /** A registered account and its access token. */
 export type Account = RegisteredUser;
