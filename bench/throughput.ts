@@ -5,7 +5,9 @@
 // has been given time to drain (nothing may be lost or doubled). An operator answers once a
 // second during the burst: those replies must reach their customers too. Meanwhile a quiet
 // customer writes now and then: their relay latency is timed beside a one-hop message between
-// two people under the same flood. The whole run is repeated (3 times in a full run).
+// two people and a bare relayer's relay under the same flood (flood-latency.ts). After each run,
+// the homeserver's own rate into the grown operators room (the ceiling of the bot's drain) and
+// that room's forward extremities. The whole run is repeated (3 times in a full run).
 import { randomBytes } from "node:crypto";
 import { ClientEvent } from "matrix-js-sdk";
 import type { MatrixEvent } from "matrix-js-sdk";
@@ -131,7 +133,7 @@ async function oneRoomRate(ctx: BenchContext, world: BenchWorld, total: number):
   return roomRate(ctx, sender, room, roots, total, "one-room");
 }
 
-/** Messages per second `sender` gets into `room`, `total` of them into `roots`' threads, 32 at once. */
+/** Messages per second `sender` gets into `room`, `total` of them into `roots`' threads, as many at once as the bot sends. */
 async function roomRate(ctx: BenchContext, sender: Account, room: string, roots: readonly string[], total: number, label: string): Promise<number> {
   const started = performance.now();
   await mapLimit(Array.from({ length: total }, (_, i) => i), ONE_ROOM_IN_FLIGHT, (i) => sendInThread(ctx.hs, sender, room, roots[i % roots.length] ?? "", `${label} ${i}`));
