@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";
 import { parseRoomId } from "../core/ids.ts";
 import type { RoomId } from "../core/ids.ts";
 
@@ -45,6 +46,24 @@ function expectString(raw: unknown, ctx: ParseContext): Parsed<string> {
 /** Any non-empty string. */
 export function text(): Parser<string> {
   return expectString;
+}
+
+/**
+ * A Matrix recovery key as clients show it (base58 in groups of four; spaces anywhere), checked
+ * as Matrix does: its prefix, length and parity byte. One mistyped character fails the parity.
+ */
+export function recoveryKey(): Parser<string> {
+  return (raw, ctx) => {
+    const s = expectString(raw, ctx);
+    if (!s.ok) return s;
+    try {
+      decodeRecoveryKey(s.value.trim());
+    } catch (error) {
+      const why = error instanceof Error ? error.message.toLowerCase() : String(error);
+      return bad(`not a valid recovery key (${why}): check it for typing mistakes against what \`honoroit crypto recovery-key\` showed`);
+    }
+    return ok(s.value.trim());
+  };
 }
 
 /** An http:// or https:// URL; a trailing slash is dropped so paths can be appended. */

@@ -1,5 +1,5 @@
 import type { LogLevel } from "../core/ports.ts";
-import { bool, byteLength, decimal, httpUrl, integer, ipAddress, ipList, matrixLogin, oneOf, roomId, sentryDsn, text } from "./parsers.ts";
+import { bool, byteLength, decimal, httpUrl, integer, ipAddress, ipList, matrixLogin, oneOf, recoveryKey, roomId, sentryDsn, text } from "./parsers.ts";
 import type { Parser } from "./parsers.ts";
 
 // ---------------------------------------------------------------------------
@@ -142,7 +142,7 @@ export const CONFIG_SCHEMA = {
   recoveryKey: secret({
     env: "HONOROIT_RECOVERY_KEY",
     description: "The recovery key `honoroit crypto recovery-key` showed: after losing the database, serve's new device restores the room keys from the account's key backup with it.",
-    parse: text(),
+    parse: recoveryKey(),
   }),
   "db.dialect": setting({
     env: "HONOROIT_DB_DIALECT",

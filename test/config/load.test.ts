@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isHonoroitError } from "../../src/core/errors.ts";
+import { encodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";
 import { assertValid, requireMatrixLogin } from "../../src/config/load.ts";
 import { load, problemFor, tempDir, writeJson } from "./load-fixture.ts";
 
@@ -244,5 +245,32 @@ describe("HONOROIT_PORT as the Go bot writes it", () => {
     const badHost = await load(undefined, { HONOROIT_PORT: "example.com:8080" });
     assert.match(problemFor(badHost.errors, "host").message, /"example.com" is not an IP address/);
     assert.equal(problemFor(badHost.errors, "host").source, "env HONOROIT_PORT");
+  });
+});
+
+describe("the recovery key", () => {
+  // A key as `honoroit crypto recovery-key` shows it: base58 in groups of four.
+  const valid = encodeRecoveryKey(new Uint8Array(32).map((_, i) => (i * 37 + 11) % 256)) ?? "";
+
+  it("is accepted as shown, spaces and all, and from a file with its newline", async () => {
+    const r = await load({}, { HONOROIT_RECOVERY_KEY: valid });
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.config.recoveryKey, valid);
+    const dir = await tempDir();
+    const file = await writeJson(dir, "recovery-key", `${valid}\n`);
+    const fromFile = await load({}, { HONOROIT_RECOVERY_KEY_FILE: file });
+    assert.deepEqual(fromFile.errors, []);
+    assert.equal(fromFile.config.recoveryKey, valid);
+  });
+
+  it("with one character mistyped, is refused at load, naming the variable and not echoing the key", async () => {
+    const at = valid.indexOf(" ") + 1;
+    const typo = valid.slice(0, at) + (valid[at] === "x" ? "y" : "x") + valid.slice(at + 1);
+    const r = await load({}, { HONOROIT_RECOVERY_KEY: typo });
+    const p = problemFor(r.errors, "recoveryKey");
+    assert.equal(p.source, "env HONOROIT_RECOVERY_KEY");
+    assert.match(p.message, /not a valid recovery key \(incorrect parity\): check it for typing mistakes/);
+    assert.ok(!JSON.stringify(r.errors).includes(typo.slice(0, 9)), "the key leaked into a message");
+    assert.throws(() => assertValid(r), (e: unknown) => isHonoroitError(e) && e.code === "BAD_CONFIG");
   });
 });

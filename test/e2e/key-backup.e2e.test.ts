@@ -77,7 +77,8 @@ describe("key backup and recovery against Synapse", { timeout: 300_000 }, () => 
     assert.equal(again.stdout.split("\n")[0], recoveryKey, "the new device backs up to the same backup");
     assert.equal(await serve.stop("SIGTERM"), 0);
 
-    // A key of another backup (or a typo) is said loudly; serve goes on relaying.
+    // A key of another backup is said loudly; serve goes on relaying (a mistyped key is refused
+    // before serve starts: the configuration tests).
     const wrong = { ...w.env, HONOROIT_DB_DSN: path.join(path.dirname(w.env["HONOROIT_DB_DSN"] ?? ""), "third.db"), HONOROIT_RECOVERY_KEY: "EsSz ykH7 LCZx 7Cae cmKD wcmY JRXi Ybtu 8iQ3 t8Ez nRwK pUY1" };
     serve = await w.start(wrong);
     await waitForLog(serve, /HONOROIT_RECOVERY_KEY does not open the account's key backup/, "the wrong recovery key to be refused");
