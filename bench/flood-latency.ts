@@ -68,6 +68,8 @@ export async function setUpBareRelay(ctx: BenchContext, world: BenchWorld, desk:
   await join(hs, relayer, desk.opsRoom);
   const room = await createRoom(hs, writer, { invite: [relayer.userId] });
   await join(hs, relayer, room);
+  // Top-level messages: the bot answers each with its "not in a request's thread" notice, once,
+  // before anything is timed; the relayer's thread replies it then leaves alone.
   const root = await sendText(hs, relayer, desk.opsRoom, "bare relay: a thread of its own");
   const roots: string[] = [];
   for (let i = 0; i < 50; i++) roots.push(await sendText(hs, relayer, desk.opsRoom, `bare relay: thread ${i}`));
