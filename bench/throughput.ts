@@ -17,28 +17,22 @@ import { mapLimit, sleep } from "./pool.ts";
 import { cpuMs } from "./proc.ts";
 import { ROOM_SENDS_AT_ONCE } from "../src/adapters/matrix/messenger.ts";
 import { forwardExtremities, registerUser, uniqueName } from "../test/support/synapse.ts";
-import { floodSamples, setUpBareRelay, type BareRelay, type Split } from "./flood-latency.ts";
+import { floodSamples, setUpBareRelay, type FloodCast, type Split } from "./flood-latency.ts";
 import { fmtMs, fmtRatio, fmtRate, type Row, type SectionResult } from "./report.ts";
 import { median, ratio, round, spread } from "./stats.ts";
-import { BenchWorld, PASSWORD, type BenchContext, type Desk, type Person } from "./world.ts";
+import { BenchWorld, PASSWORD, type BenchContext, type Person } from "./world.ts";
 
 /** A quiet customer's relay p50 under the flood, over a one-hop p50 under the same flood. */
 export const QUIET_TARGET = 2.5;
 
 const TAG = /\btp-(\w+)-(\d+)-(\d+)$/;
 
-interface Cast {
-  readonly desk: Desk;
+/** The flood's cast (flood-latency.ts), with the operator's client and the flooding customers. */
+interface Cast extends Omit<FloodCast, "operator"> {
   readonly operator: Person;
   readonly customers: readonly Account[];
   readonly dms: readonly string[];
   readonly plain: readonly string[];
-  readonly quiet: Account;
-  readonly quietDm: string;
-  readonly hopFrom: Account;
-  readonly hopTo: Account;
-  readonly hopRoom: string;
-  readonly bare: BareRelay;
   /** An admin of the homeserver, to read the operators room's forward extremities. */
   readonly admin: Account;
   /** Thread root of each customer's ticket (the quiet one's too), by user id. */
