@@ -31,9 +31,9 @@ export function transactionId(key: string): string {
  * new event on the room's 10 newest forward extremities (the events nothing points to yet), and
  * events created at the same moment all see the same ones: with more sends in flight than that,
  * each wave leaves older extremities behind, and Synapse never joins its own events' forks back
- * (it only prunes other servers'). They pile up for good (about 900 after a minute of the bot
- * catching up 32 at a time), and every later event in the room, anyone's, costs the homeserver
- * more. At 10 or fewer at once, the next event joins them all.
+ * (it only prunes other servers'). They pile up for good (about 900 in the operators room after
+ * one benchmark run of the bot catching up 32 at a time), and every later event in the room,
+ * anyone's, costs the homeserver more. At 10 or fewer at once, the next event joins them all.
  */
 export const ROOM_SENDS_AT_ONCE = 10;
 
